@@ -1,0 +1,29 @@
+/** The `pitlab` command line: dispatches subcommands. */
+import { runtime } from '../runtime';
+
+const USAGE = `usage: pitlab <command> [options]
+
+commands:
+  info            show the tensor runtime (backend, versions, memory)
+  bench [--json]  benchmark training, sampling and matmul against PyTorch
+  run             run the PIT pipeline (not yet available)
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'info': {
+      await runtime.ready();
+      console.log(JSON.stringify(runtime.info(), null, 2));
+      return 0;
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`pitlab: unknown command '${command}' (args: ${rest.join(' ')})\n\n${USAGE}`);
+      return 2;
+  }
+}

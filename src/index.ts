@@ -1,0 +1,2 @@
+/** pitlab's public API: what notebooks and scripts import from 'pitlab'. */
+export * from './runtime';
