@@ -1,0 +1,161 @@
+/**
+ * Transpose as a strided copy on wasm heap views. Dimensions of size 1 are dropped and input
+ * dimensions that stay adjacent are merged first, so most transformer permutations reduce to
+ * copying contiguous runs (head split/merge) or to a tiled 2-D transpose (matmul operands).
+ */
+import type { TensorInfo } from '@tensorflow/tfjs';
+import type { HeapArray, Kernel, KernelArgs, WasmBackend } from './wasm';
+import { sizeOf, viewOf } from './wasm';
+
+/** Below this run length a plain loop beats `TypedArray.set` (call overhead dominates). */
+const SET_MIN_RUN = 64;
+/** Tile edge for the 2-D case: 32×32 floats = 4 KiB read + 4 KiB written, well inside L1. */
+const TILE = 32;
+
+/** Drops size-1 dims and merges input dims that remain adjacent under `perm`. */
+export function simplifyPermutation(
+  shape: readonly number[],
+  perm: readonly number[],
+): { shape: number[]; perm: number[] } {
+  const keep = shape.map((d) => d !== 1);
+  const newIndex: number[] = [];
+  let k = 0;
+  for (let i = 0; i < shape.length; i++) newIndex.push(keep[i] ? k++ : -1);
+  const p = perm.filter((d) => keep[d]).map((d) => newIndex[d]);
+  const s = shape.filter((_, i) => keep[i]);
+  // Group runs p[j], p[j]+1, ... in output order into one input dim.
+  const groups: number[][] = [];
+  for (const d of p) {
+    const last = groups[groups.length - 1];
+    if (last && last[last.length - 1] + 1 === d) last.push(d);
+    else groups.push([d]);
+  }
+  const order = groups.map((g) => g[0]).sort((a, b) => a - b);
+  const outShape = order.map((first) => {
+    const g = groups.find((gr) => gr[0] === first)!;
+    return g.reduce((acc, d) => acc * s[d], 1);
+  });
+  return { shape: outShape, perm: groups.map((g) => order.indexOf(g[0])) };
+}
+
+/** Writes `src` (row-major, `shape`) permuted by `perm` into `dst`. */
+export function transposeInto(
+  src: HeapArray,
+  shape: readonly number[],
+  perm: readonly number[],
+  dst: HeapArray,
+): void {
+  const size = sizeOf(shape);
+  if (size === 0) return;
+  const { shape: s, perm: p } = simplifyPermutation(shape, perm);
+  const r = s.length;
+  if (r <= 1) {
+    dst.set(src.subarray(0, size));
+    return;
+  }
+  const inStride = new Array<number>(r);
+  inStride[r - 1] = 1;
+  for (let i = r - 2; i >= 0; i--) inStride[i] = inStride[i + 1] * s[i + 1];
+  const outSize = p.map((d) => s[d]);
+  const outStride = new Array<number>(r);
+  outStride[r - 1] = 1;
+  for (let i = r - 2; i >= 0; i--) outStride[i] = outStride[i + 1] * outSize[i + 1];
+  if (p[r - 1] === r - 1) {
+    copyRuns(src, dst, s, p, inStride, outSize, outStride);
+    return;
+  }
+  // The innermost output dim is strided in the input: tile it against the dim that is
+  // contiguous in the input (output position q) so that reads and writes both stay in cache.
+  const q = p.indexOf(r - 1);
+  const nj = outSize[r - 1]; // output-contiguous extent
+  const sj = inStride[p[r - 1]];
+  const ni = s[r - 1]; // input-contiguous extent
+  const oi = outStride[q];
+  const outer: number[] = [];
+  for (let o = 0; o < r - 1; o++) if (o !== q) outer.push(o);
+  const counts = new Array<number>(outer.length).fill(0);
+  let inBase = 0;
+  let outBase = 0;
+  for (;;) {
+    for (let i0 = 0; i0 < ni; i0 += TILE) {
+      const i1 = Math.min(i0 + TILE, ni);
+      for (let j0 = 0; j0 < nj; j0 += TILE) {
+        const j1 = Math.min(j0 + TILE, nj);
+        for (let i = i0; i < i1; i++) {
+          const so = inBase + i;
+          const doff = outBase + i * oi;
+          for (let j = j0; j < j1; j++) dst[doff + j] = src[so + j * sj];
+        }
+      }
+    }
+    // Odometer over the remaining output dims.
+    let k = outer.length - 1;
+    for (; k >= 0; k--) {
+      const o = outer[k];
+      inBase += inStride[p[o]];
+      outBase += outStride[o];
+      if (++counts[k] < outSize[o]) break;
+      inBase -= inStride[p[o]] * outSize[o];
+      outBase -= outStride[o] * outSize[o];
+      counts[k] = 0;
+    }
+    if (k < 0) return;
+  }
+}
+
+/** The innermost dim is kept: copy contiguous runs of it, walking the other dims. */
+function copyRuns(
+  src: HeapArray,
+  dst: HeapArray,
+  s: number[],
+  p: number[],
+  inStride: number[],
+  outSize: number[],
+  outStride: number[],
+): void {
+  const r = s.length;
+  const run = s[r - 1];
+  const counts = new Array<number>(r - 1).fill(0);
+  const useSet = run >= SET_MIN_RUN;
+  let inBase = 0;
+  let outBase = 0;
+  for (;;) {
+    if (useSet) dst.set(src.subarray(inBase, inBase + run), outBase);
+    else for (let j = 0; j < run; j++) dst[outBase + j] = src[inBase + j];
+    let k = r - 2;
+    for (; k >= 0; k--) {
+      inBase += inStride[p[k]];
+      outBase += outStride[k];
+      if (++counts[k] < outSize[k]) break;
+      inBase -= inStride[p[k]] * outSize[k];
+      outBase -= outStride[k] * outSize[k];
+      counts[k] = 0;
+    }
+    if (k < 0) return;
+  }
+}
+
+/**
+ * Transposes into a fresh heap tensor. Any dtype with a heap view (float32, int32, bool).
+ */
+export function transposeOnHeap(
+  backend: WasmBackend,
+  x: TensorInfo,
+  perm: readonly number[],
+): TensorInfo {
+  const outShape = perm.map((d) => x.shape[d]);
+  const out = backend.makeOutput(outShape, x.dtype);
+  // Views only after the allocation: it may have grown (and detached) the heap.
+  transposeInto(viewOf(backend, x), x.shape, perm, viewOf(backend, out));
+  return out;
+}
+
+export function makeTransposeKernel(original: Kernel) {
+  return (args: KernelArgs<{ perm: number[] }>): TensorInfo => {
+    const x = args.inputs.x!;
+    if (x.dtype !== 'float32' && x.dtype !== 'int32' && x.dtype !== 'bool') {
+      return original(args);
+    }
+    return transposeOnHeap(args.backend, x, args.attrs.perm);
+  };
+}

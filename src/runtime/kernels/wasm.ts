@@ -1,0 +1,126 @@
+/**
+ * The few tfjs-backend-wasm internals the overrides use: tensor ids and heap offsets, heap
+ * allocation, typed views on the heap, and the C++ `BatchMatMul` entry point.
+ *
+ * The heap may grow on any allocation, which detaches earlier views: callers allocate first and
+ * take views afterwards (or take them again).
+ */
+import type { DataType, TensorInfo } from '@tensorflow/tfjs';
+
+export type HeapArray = Float32Array | Int32Array | Uint8Array;
+
+interface WasmModule {
+  HEAPU8: Uint8Array;
+  cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
+  tfjs: {
+    registerTensor(id: number, size: number, memoryOffset: number): void;
+    disposeData(id: number): void;
+  };
+}
+
+interface WasmData {
+  id: number;
+  memoryOffset: number;
+  shape: number[];
+  dtype: DataType;
+}
+
+/** The slice of `BackendWasm` the overrides rely on (kept structural to avoid deep imports). */
+export interface WasmBackend {
+  wasm: WasmModule;
+  dataIdMap: { get(dataId: object): WasmData };
+  dataIdNextNumber: number;
+  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+export interface KernelArgs<A = object> {
+  inputs: Record<string, TensorInfo | undefined>;
+  backend: WasmBackend;
+  attrs: A;
+}
+
+/** A kernel function as registered; the stock ones are kept with this type as fallbacks. */
+export type Kernel = (args: KernelArgs<object>) => TensorInfo;
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Byte offset of a tensor's data on the wasm heap. */
+export function offsetOf(backend: WasmBackend, t: TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId).memoryOffset;
+}
+
+/** A live view of `size` elements at `offset`; valid until the next heap allocation. */
+export function heapView(
+  backend: WasmBackend,
+  dtype: DataType,
+  offset: number,
+  size: number,
+): HeapArray {
+  const buf = backend.wasm.HEAPU8.buffer;
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(buf, offset, size);
+    case 'int32':
+      return new Int32Array(buf, offset, size);
+    case 'bool':
+      return new Uint8Array(buf, offset, size);
+    default:
+      throw new Error(`heapView: unsupported dtype ${dtype}`);
+  }
+}
+
+export function viewOf(backend: WasmBackend, t: TensorInfo): HeapArray {
+  return heapView(backend, t.dtype, offsetOf(backend, t), sizeOf(t.shape));
+}
+
+/**
+ * Registers a C++-side tensor id for a slice of an existing heap buffer, so that C++ kernels can
+ * run on one batch of a larger tensor without copying it. Returns a disposer that unregisters the
+ * id (which also drops any XNNPACK operator cached on it) without freeing the memory.
+ */
+export function aliasSlice(backend: WasmBackend, offset: number, size: number): number {
+  const id = backend.dataIdNextNumber++;
+  backend.wasm.tfjs.registerTensor(id, size, offset);
+  return id;
+}
+
+export function dropAlias(backend: WasmBackend, id: number): void {
+  backend.wasm.tfjs.disposeData(id);
+}
+
+type BatchMatMulFn = (
+  aId: number,
+  aShape: Uint8Array,
+  aRank: number,
+  bId: number,
+  bShape: Uint8Array,
+  bRank: number,
+  transposeA: number,
+  transposeB: number,
+  outId: number,
+) => void;
+
+const matMulFns = new WeakMap<WasmModule, BatchMatMulFn>();
+
+/**
+ * The C++ `BatchMatMul`. With rank-3 shapes of batch 1 and no transposes it runs XNNPACK's
+ * fully-connected operator (about 9-15 GFLOP/s here); every other case runs a scalar loop.
+ */
+export function wasmBatchMatMul(backend: WasmBackend): BatchMatMulFn {
+  let fn = matMulFns.get(backend.wasm);
+  if (!fn) {
+    const args = ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number'];
+    fn = backend.wasm.cwrap('BatchMatMul', null, [...args, 'number']) as BatchMatMulFn;
+    matMulFns.set(backend.wasm, fn);
+  }
+  return fn;
+}
+
+export function shapeBytes(shape: readonly number[]): Uint8Array {
+  return new Uint8Array(new Int32Array(shape).buffer);
+}
