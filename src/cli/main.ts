@@ -1,5 +1,6 @@
 /** The `pitlab` command line: dispatches subcommands. */
 import { runtime } from '../runtime';
+import { benchCommand } from './bench';
 
 const USAGE = `usage: pitlab <command> [options]
 
@@ -17,6 +18,8 @@ export async function main(argv: string[]): Promise<number> {
       console.log(JSON.stringify(runtime.info(), null, 2));
       return 0;
     }
+    case 'bench':
+      return benchCommand(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -1,0 +1,142 @@
+/**
+ * `pitlab bench`: runs the reference workloads on every available backend (one child process per
+ * backend, since a process holds one tfjs engine) and the PyTorch reference in the same invocation,
+ * then prints throughput and the ratio to PyTorch.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { type BackendName, probeBackends, runtime } from '../runtime';
+import { type BenchRow, matmulBench, sampleBench, trainStepBench } from './workloads';
+
+export type { BenchRow } from './workloads';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface BenchWorkerOptions {
+  backend: BackendName;
+  /** Install pitlab's wasm kernel overrides (off = stock tfjs-backend-wasm). */
+  overrides: boolean;
+  /** Fewer iterations, for a quick look. */
+  quick: boolean;
+}
+
+/** Measures every workload in this process on one backend. */
+export async function benchWorker(options: BenchWorkerOptions): Promise<BenchRow[]> {
+  await runtime.ready({ backend: options.backend, overrides: options.overrides });
+  const slow = options.backend === 'cpu' || !options.overrides;
+  // 100 train steps in total on the fast backends: the leak check of the foundation issue.
+  const [warmup, iters] = options.quick || slow ? [1, 2] : [5, 95];
+  const rows = [
+    await trainStepBench(undefined, undefined, iters, warmup),
+    await sampleBench(64, 48, options.quick || slow ? 1 : 3),
+    await matmulBench(options.quick || slow ? 5 : 20),
+  ];
+  const variant =
+    options.backend === 'wasm' ? (options.overrides ? 'pitlab kernels' : 'stock') : '';
+  return rows.map((r) => ({ ...r, ...(variant ? { variant } : {}) }));
+}
+
+/** The first Python that can import torch: the PATH's python3, then Debian's. */
+export function findTorchPython(): string | undefined {
+  for (const py of ['python3', '/usr/bin/python3']) {
+    const res = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+    if (res.status === 0) return py;
+  }
+  return undefined;
+}
+
+function runTorch(python: string): { rows: BenchRow[]; version: string } {
+  const res = spawnSync(python, [path.join(ROOT, 'bench', 'torch_reference.py')], {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+  });
+  if (res.status !== 0) throw new Error(`PyTorch reference failed:\n${res.stderr}`);
+  const out = JSON.parse(res.stdout.trim().split('\n').pop()!);
+  return { rows: out.rows, version: out.torch };
+}
+
+function runWorker(backend: BackendName, overrides: boolean, quick: boolean): BenchRow[] {
+  const args = [path.join(ROOT, 'bin', 'pitlab.js'), 'bench', '--worker', '--backend', backend];
+  if (!overrides) args.push('--no-overrides');
+  if (quick) args.push('--quick');
+  const res = spawnSync(process.execPath, args, { encoding: 'utf8', env: process.env });
+  if (res.status !== 0) {
+    return [
+      {
+        workload: 'error',
+        backend,
+        throughput: Number.NaN,
+        unit: '',
+        note: res.stderr.slice(-500),
+      },
+    ];
+  }
+  return JSON.parse(res.stdout.trim().split('\n').pop()!);
+}
+
+export interface BenchOptions {
+  backends?: BackendName[];
+  quick?: boolean;
+  /** Also measure stock wasm without pitlab's overrides. @defaultValue true */
+  stock?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface BenchReport {
+  rows: Array<BenchRow & { variant?: string; vsPytorch?: number }>;
+  pytorch?: string;
+  tfjs: string;
+  node: string;
+}
+
+export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
+  const log = options.log ?? (() => {});
+  const backends =
+    options.backends ??
+    probeBackends()
+      .filter((p) => p.available)
+      .map((p) => p.name);
+  const rows: BenchReport['rows'] = [];
+  let pytorch: string | undefined;
+  const python = findTorchPython();
+  if (python) {
+    log(`pytorch (${python}) ...`);
+    const torch = runTorch(python);
+    pytorch = torch.version;
+    rows.push(...torch.rows);
+  } else {
+    log(
+      'PyTorch not found (Debian: apt-get install python3-torch libopenblas0-pthread): no ratios',
+    );
+  }
+  for (const backend of backends) {
+    log(`${backend} ...`);
+    rows.push(...runWorker(backend, true, options.quick ?? false));
+    if (backend === 'wasm' && (options.stock ?? true)) {
+      log('wasm, stock kernels ...');
+      rows.push(...runWorker(backend, false, options.quick ?? false));
+    }
+  }
+  for (const row of rows) {
+    const ref = rows.find((r) => r.backend === 'pytorch' && r.workload === row.workload);
+    if (ref && row.backend !== 'pytorch') row.vsPytorch = row.throughput / ref.throughput;
+  }
+  return { rows, pytorch, tfjs: runtime.tf.version.tfjs, node: process.version };
+}
+
+/** A plain-text table of a report. */
+export function formatBench(report: BenchReport): string {
+  const header = ['workload', 'backend', 'variant', 'throughput', 'unit', 'ms/iter', 'vs PyTorch'];
+  const lines = report.rows.map((r) => [
+    r.workload,
+    r.backend,
+    (r as { variant?: string }).variant ?? '',
+    r.throughput.toFixed(r.throughput < 100 ? 2 : 0),
+    r.unit,
+    r.ms?.toFixed(1) ?? '',
+    r.vsPytorch === undefined ? '' : `${r.vsPytorch.toFixed(3)}×`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
+}

@@ -1,0 +1,130 @@
+/** The reference workloads of `pitlab bench`, measured on whatever backend this process runs. */
+import * as tf from '@tensorflow/tfjs';
+import { Gpt, type GptConfig, lmLoss, sample } from '../models';
+import { runtime } from '../runtime';
+import { AdamW } from '../train/optim';
+
+export interface BenchRow {
+  workload: string;
+  backend: string;
+  throughput: number;
+  unit: string;
+  /** Milliseconds per iteration. */
+  ms?: number;
+  /** Free-form context: shapes, iterations, leak checks. */
+  note?: string;
+}
+
+/** The foundation issue's reference config (a) and (b). */
+export const REFERENCE = {
+  config: { vocabSize: 256, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128 },
+  batch: 16,
+};
+
+function randomIds(rows: number, cols: number, vocab: number): tf.Tensor2D {
+  const rng = runtime.rng('bench.ids');
+  return tf.tensor2d(
+    Int32Array.from({ length: rows * cols }, () => rng.int(vocab)),
+    [rows, cols],
+    'int32',
+  );
+}
+
+/** Median milliseconds of `iters` runs of `fn` after `warmup` runs. */
+export async function timeMs(
+  fn: () => void | Promise<void>,
+  warmup: number,
+  iters: number,
+): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** One AdamW step of the LM loss: forward, backward, clip, update. */
+export async function trainStepBench(
+  config: Partial<GptConfig> = REFERENCE.config,
+  batch = REFERENCE.batch,
+  iters = 10,
+  warmup = 3,
+): Promise<BenchRow> {
+  const model = new Gpt(config);
+  const opt = new AdamW(model.variables());
+  const T = model.config.blockSize;
+  const ids = randomIds(batch, T + 1, model.config.vocabSize);
+  const step = () => {
+    const { value, grads } = tf.variableGrads(() => lmLoss(model, ids), model.variables());
+    value.dataSync(); // the loss is read every step in real training
+    value.dispose();
+    opt.apply(model.variables().map((v) => grads[v.name]!));
+  };
+  step();
+  const base = tf.memory().numTensors;
+  const ms = await timeMs(step, warmup, iters);
+  const leaked = tf.memory().numTensors - base;
+  ids.dispose();
+  opt.dispose();
+  model.dispose();
+  return {
+    workload: 'train_step',
+    backend: runtime.backend,
+    throughput: (batch * T) / (ms / 1000),
+    unit: 'tokens/s',
+    ms,
+    note: `B=${batch} T=${T} C=${model.config.nEmbd} L=${model.config.nLayer}; tensors leaked over ${warmup + iters} steps: ${leaked}`,
+  };
+}
+
+/** Sampling `rows` sequences × `tokens` new tokens with the KV cache, from 8-token prompts. */
+export async function sampleBench(rows = 64, tokens = 48, iters = 3): Promise<BenchRow> {
+  const model = new Gpt(REFERENCE.config);
+  const rng = runtime.rng('bench.prompts');
+  const prompts = Array.from({ length: rows }, () => Array.from({ length: 8 }, () => rng.int(256)));
+  const ms = await timeMs(
+    () => {
+      sample(model, prompts, { maxNewTokens: tokens, temperature: 1 });
+    },
+    1,
+    iters,
+  );
+  model.dispose();
+  return {
+    workload: 'sample',
+    backend: runtime.backend,
+    throughput: (rows * tokens) / (ms / 1000),
+    unit: 'tokens/s',
+    ms,
+    note: `${rows} rows × ${tokens} new tokens, KV cache`,
+  };
+}
+
+/** Plain [1024, 512] × [512, 512] matmul. */
+export async function matmulBench(iters = 20): Promise<BenchRow> {
+  const a = tf.randomNormal([1024, 512], 0, 1, 'float32', 1);
+  const b = tf.randomNormal([512, 512], 0, 1, 'float32', 2);
+  const ms = await timeMs(
+    () => {
+      const c = tf.matMul(a, b);
+      c.dataSync();
+      c.dispose();
+    },
+    3,
+    iters,
+  );
+  a.dispose();
+  b.dispose();
+  return {
+    workload: 'matmul',
+    backend: runtime.backend,
+    throughput: (2 * 1024 * 512 * 512) / (ms / 1000) / 1e9,
+    unit: 'GFLOP/s',
+    ms,
+    note: '[1024,512]x[512,512]',
+  };
+}

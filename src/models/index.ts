@@ -1,0 +1,14 @@
+/** Models: the GPT, its sampler, losses and checkpoints. */
+export { loadGpt, paramsToTensors, saveGpt } from './checkpoint';
+export { DEFAULT_GPT_CONFIG, type GptConfig, resolveGptConfig } from './config';
+export {
+  disposeCache,
+  type ForwardOptions,
+  Gpt,
+  type LayerCache,
+  type ParamMap,
+  paramShapes,
+} from './gpt';
+export { lmLoss, maskedCrossEntropy, sequenceLogProbs, tokenLogProbs } from './loss';
+export { loadSafetensors, type StTensor, saveSafetensors, writeFileAtomic } from './safetensors';
+export { type SampleOptions, type SampleResult, sample, sampleToken } from './sample';

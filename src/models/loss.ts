@@ -1,0 +1,66 @@
+/** Token log-probabilities and the masked language-model loss. */
+import * as tf from '@tensorflow/tfjs';
+import type { Gpt } from './gpt';
+
+/**
+ * log p(target) per row: logits [N, V], targets [N] int32 → [N]. Picks the target through a
+ * one-hot product rather than a gather, so the gradient is a dense multiply on every backend.
+ */
+export function tokenLogProbs(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const logp = tf.logSoftmax(logits);
+    const onehot = tf.oneHot(targets, logits.shape[1]);
+    return logp.mul(onehot).sum(-1) as tf.Tensor1D;
+  });
+}
+
+/** Mean negative log-likelihood over positions whose mask is 1 (0 elsewhere contributes nothing). */
+export function maskedCrossEntropy(
+  logits: tf.Tensor2D,
+  targets: tf.Tensor1D,
+  mask: tf.Tensor1D,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const nll = tokenLogProbs(logits, targets).neg();
+    return nll.mul(mask).sum().div(mask.sum().maximum(1)) as tf.Scalar;
+  });
+}
+
+/**
+ * Log-probabilities of each token given its prefix: ids [B, L] → [B, L-1], entry t scoring
+ * ids[:, t+1]. `temperature` divides the logits first (PPO scores responses at the sampling
+ * temperature). `keyMask` [B, L] marks real tokens for left-padded rows.
+ */
+export function sequenceLogProbs(
+  model: Gpt,
+  ids: tf.Tensor2D,
+  options: { keyMask?: tf.Tensor2D; positions?: tf.Tensor2D; temperature?: number } = {},
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [B, L] = ids.shape;
+    const { hidden } = model.forward(ids, options);
+    const h = hidden.slice([0, 0, 0], [B, L - 1, model.config.nEmbd]);
+    let logits = model.logits(h).reshape([B * (L - 1), model.config.vocabSize]) as tf.Tensor2D;
+    if (options.temperature !== undefined && options.temperature !== 1) {
+      logits = logits.div(options.temperature);
+    }
+    const targets = ids.slice([0, 1], [B, L - 1]).reshape([B * (L - 1)]) as tf.Tensor1D;
+    return tokenLogProbs(logits, targets).reshape([B, L - 1]) as tf.Tensor2D;
+  });
+}
+
+/**
+ * Language-model loss on a batch: ids [B, L] are inputs and (shifted) targets; lossMask [B, L-1]
+ * selects the target positions that count (e.g. response tokens only, for SFT).
+ */
+export function lmLoss(model: Gpt, ids: tf.Tensor2D, lossMask?: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const [B, L] = ids.shape;
+    const inputs = ids.slice([0, 0], [B, L - 1]) as tf.Tensor2D;
+    const targets = ids.slice([0, 1], [B, L - 1]).reshape([B * (L - 1)]) as tf.Tensor1D;
+    const { hidden } = model.forward(inputs);
+    const logits = model.logits(hidden).reshape([B * (L - 1), model.config.vocabSize]);
+    const mask = (lossMask ?? tf.ones([B, L - 1])).reshape([B * (L - 1)]) as tf.Tensor1D;
+    return maskedCrossEntropy(logits as tf.Tensor2D, targets, mask);
+  });
+}

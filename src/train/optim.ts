@@ -1,0 +1,99 @@
+/** AdamW with global-norm gradient clipping, and a state that checkpoints exactly. */
+import * as tf from '@tensorflow/tfjs';
+
+export interface AdamWConfig {
+  /** Step size. @defaultValue 3e-4 */
+  lr: number;
+  /** @defaultValue 0.9 */
+  beta1: number;
+  /** @defaultValue 0.95 (nanoGPT's choice for small transformers) */
+  beta2: number;
+  /** @defaultValue 1e-8 */
+  eps: number;
+  /** Decoupled weight decay, applied to matrices only (not biases, norms). @defaultValue 0.0 */
+  weightDecay: number;
+  /** Clip the global gradient norm to this value (0 = off). @defaultValue 1.0 */
+  maxGradNorm: number;
+}
+
+export const DEFAULT_ADAMW: Readonly<AdamWConfig> = Object.freeze({
+  lr: 3e-4,
+  beta1: 0.9,
+  beta2: 0.95,
+  eps: 1e-8,
+  weightDecay: 0,
+  maxGradNorm: 1,
+});
+
+export interface StepStats {
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+}
+
+/** Optimizer over a fixed, ordered list of variables. */
+export class AdamW {
+  readonly config: AdamWConfig;
+  step = 0;
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+
+  constructor(
+    readonly vars: tf.Variable[],
+    config: Partial<AdamWConfig> = {},
+  ) {
+    this.config = { ...DEFAULT_ADAMW, ...config };
+    this.m = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+    this.v = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+  }
+
+  /**
+   * Applies one update from `grads` (same order as `vars`), which it disposes. `lr` overrides the
+   * configured rate for schedules. Returns the pre-clip gradient norm.
+   */
+  apply(grads: tf.Tensor[], lr = this.config.lr): StepStats {
+    const { beta1, beta2, eps, weightDecay, maxGradNorm } = this.config;
+    this.step += 1;
+    const normT = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => g.square().sum()))));
+    const gradNorm = normT.dataSync()[0]!;
+    normT.dispose();
+    if (!Number.isFinite(gradNorm)) {
+      tf.dispose(grads);
+      throw new Error(`AdamW: non-finite gradient norm (${gradNorm}) at step ${this.step}`);
+    }
+    const clip = maxGradNorm > 0 && gradNorm > maxGradNorm ? maxGradNorm / (gradNorm + 1e-6) : 1;
+    const bc1 = 1 - beta1 ** this.step;
+    const bc2 = 1 - beta2 ** this.step;
+    tf.tidy(() => {
+      for (const [i, x] of this.vars.entries()) {
+        const g = clip === 1 ? grads[i]! : grads[i]!.mul(clip);
+        const m = this.m[i]!.mul(beta1).add(g.mul(1 - beta1));
+        const v = this.v[i]!.mul(beta2).add(g.square().mul(1 - beta2));
+        this.m[i]!.assign(m);
+        this.v[i]!.assign(v);
+        let update = m.div(bc1).div(v.div(bc2).sqrt().add(eps));
+        if (weightDecay > 0 && x.rank >= 2) update = update.add(x.mul(weightDecay));
+        x.assign(x.sub(update.mul(lr)));
+      }
+    });
+    tf.dispose(grads);
+    return { gradNorm };
+  }
+
+  /** Moments and step count, for checkpoints. */
+  state(): { step: number; m: tf.Variable[]; v: tf.Variable[] } {
+    return { step: this.step, m: this.m, v: this.v };
+  }
+
+  /** Restores a state produced by `state()` (values are copied). */
+  setState(step: number, m: tf.Tensor[], v: tf.Tensor[]): void {
+    this.step = step;
+    for (let i = 0; i < this.vars.length; i++) {
+      this.m[i]!.assign(m[i]!);
+      this.v[i]!.assign(v[i]!);
+    }
+  }
+
+  dispose(): void {
+    tf.dispose([...this.m, ...this.v]);
+  }
+}
