@@ -299,7 +299,7 @@ test('UnsortedSegmentSum and gather: values and gradients match cpu; bad ids ign
   assert.ok(threw, 'out-of-range gather index is an error');
 });
 
-test('Sum over leading axes and copy-free Identity match cpu', async () => {
+test('Sum over leading axes, Slice and copy-free Identity match cpu', async () => {
   if (!(await ensureWasm())) return;
   const cases: Array<[number[], number | number[] | undefined, boolean]> = [
     [[40, 7], 0, false],
@@ -320,6 +320,34 @@ test('Sum over leading axes and copy-free Identity match cpu', async () => {
   await check('sum gradient (bias)', [floats([8, 6]), w], ([x, wt]) =>
     tf.grad((y: tf.Tensor) => y.sum(0).mul(wt).sum())(x),
   );
+  const slices: Array<[number[], number[], number[]]> = [
+    [
+      [3, 40],
+      [1, 0],
+      [1, 40],
+    ],
+    [
+      [3, 40],
+      [0, 5],
+      [3, -1],
+    ],
+    [
+      [4, 5, 6],
+      [1, 2, 3],
+      [2, 2, 2],
+    ],
+    [
+      [4, 5, 6],
+      [0, 0, 0],
+      [4, 5, 6],
+    ],
+    [[7], [2], [0]],
+  ];
+  for (const [shape, begin, sz] of slices) {
+    await check(`slice [${shape}] ${begin} ${sz}`, [floats(shape)], ([t]) =>
+      tf.slice(t, begin, sz),
+    );
+  }
   const x = tf.tensor([1, 2, 3]);
   const y = tf.clone(x);
   x.dispose();

@@ -5,7 +5,7 @@
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { HeapArray, Kernel, KernelArgs, WasmBackend } from './wasm';
-import { sizeOf, viewOf } from './wasm';
+import { shapeBytes, sizeOf, viewOf } from './wasm';
 
 /** Below this run length a plain loop beats `TypedArray.set` (call overhead dominates). */
 const SET_MIN_RUN = 64;
@@ -135,8 +135,24 @@ function copyRuns(
   }
 }
 
+type CTranspose = (
+  xId: number,
+  shape: Uint8Array,
+  rank: number,
+  dtype: number,
+  outId: number,
+  perm: Uint8Array,
+  permLen: number,
+) => void;
+const cTransposes = new WeakMap<object, CTranspose>();
+const CPP_DTYPE: Record<string, number> = { float32: 0, int32: 1, bool: 2 };
+
 /**
- * Transposes into a fresh heap tensor. Any dtype with a heap view (float32, int32, bool).
+ * Transposes into a fresh heap tensor (float32, int32 or bool). After simplification, ranks 3
+ * and 4 go to the stock C++ loops, which measured faster than this file's JS there (0.16 vs
+ * 0.56 ms for [16,64,4,32] perm [0,2,1,3]; 0.20 vs 0.72 ms for [64,64,64] perm [0,2,1]); rank 2
+ * and rank ≥ 5 use the JS copy, which the stock kernel loses to (2.4 vs 5.5 ms for a
+ * [512,1024] transpose; 1.0 vs 33 ms for [16,64,3,4,32] perm [2,0,3,1,4]).
  */
 export function transposeOnHeap(
   backend: WasmBackend,
@@ -145,6 +161,20 @@ export function transposeOnHeap(
 ): TensorInfo {
   const outShape = perm.map((d) => x.shape[d]);
   const out = backend.makeOutput(outShape, x.dtype);
+  if (sizeOf(outShape) === 0) return out;
+  const simple = simplifyPermutation(x.shape, perm);
+  const r = simple.shape.length;
+  if (r === 3 || r === 4) {
+    let fn = cTransposes.get(backend.wasm);
+    if (!fn) {
+      const types = ['number', 'array', 'number', 'number', 'number', 'array', 'number'];
+      fn = backend.wasm.cwrap('Transpose', null, types) as CTranspose;
+      cTransposes.set(backend.wasm, fn);
+    }
+    const id = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).id;
+    fn(id(x), shapeBytes(simple.shape), r, CPP_DTYPE[x.dtype], id(out), shapeBytes(simple.perm), r);
+    return out;
+  }
   // Views only after the allocation: it may have grown (and detached) the heap.
   transposeInto(viewOf(backend, x), x.shape, perm, viewOf(backend, out));
   return out;
