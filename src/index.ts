@@ -1,2 +1,3 @@
 /** pitlab's public API: what notebooks and scripts import from 'pitlab'. */
+export * from './data';
 export * from './runtime';

@@ -1,0 +1,20 @@
+/** Preference data: datasets, loaders, the synthetic task, tokenizers and summaries. */
+export { benchLoaders } from './bench';
+export type { LoadResult } from './collect';
+export { COLUMNS, PreferenceDataset, type RandomOptions } from './dataset';
+export { describe, wordCount } from './describe';
+export { type GenericLoadOptions, loadCsv, loadJsonl, loadParquet } from './generic';
+export { ASSISTANT_TAG, loadHh, splitHhPair } from './hh';
+export { isGzip, readLines } from './lines';
+export { FORMATS, type Format, guessFormat, loadPreferences } from './load';
+export * from './synth/io';
+export * from './synth/judge';
+export * from './synth/lexicon';
+export * from './synth/pairs';
+export * from './synth/task';
+export * from './synth/writer';
+export { loadTldr, tldrPrompt } from './tldr';
+export { BpeTokenizer, type BpeTrainOptions } from './tokenizer/bpe';
+export * from './tokenizer/special';
+export { WordTokenizer } from './tokenizer/word';
+export * from './types';

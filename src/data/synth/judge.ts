@@ -1,0 +1,128 @@
+/** The exact judge q(x, y) of the synthetic task and its explicit-rubric critique. */
+import { NUMBER_WORDS, SINGULAR } from './lexicon';
+import { inCategory, parsePrompt, type Task } from './task';
+
+export type ConstraintKind =
+  | 'format'
+  | 'count'
+  | 'category'
+  | 'distinct'
+  | 'include'
+  | 'exclude'
+  | 'first'
+  | 'last'
+  | 'sorted';
+
+export interface ConstraintResult {
+  kind: ConstraintKind;
+  ok: boolean;
+  /** What was checked, or what went wrong, in words. */
+  detail: string;
+}
+
+export interface Judgement {
+  /** Fraction of the prompt's constraints that hold, in [0, 1]. */
+  score: number;
+  constraints: ConstraintResult[];
+}
+
+/** Items of a response: every word except the list punctuation (so a format slip costs once). */
+export function responseItems(response: string): string[] {
+  return response
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '' && w !== ',' && w !== '.');
+}
+
+/** The expected layout: "a , b , c ." (one word per item, commas between, one closing period). */
+export function wellFormed(response: string): boolean {
+  return /^[^\s,.]+( , [^\s,.]+)* \.$/.test(response.trim());
+}
+
+const numberWord = (n: number) => NUMBER_WORDS[n] ?? String(n);
+const article = (w: string) => (/^[aeiou]/.test(w) ? 'an' : 'a');
+
+/** Scores a parsed task against a response; see `judge` for the string form. */
+export function judgeTask(task: Task, response: string): Judgement {
+  const items = responseItems(response);
+  const out: ConstraintResult[] = [];
+  const add = (kind: ConstraintKind, ok: boolean, detail: string) => out.push({ kind, ok, detail });
+
+  add('format', wellFormed(response), 'separate items with commas and end with a period');
+  add(
+    'count',
+    items.length === task.count,
+    `needs ${numberWord(task.count)} ${task.count === 1 ? 'item' : 'items'} but has ${numberWord(items.length)}`,
+  );
+  const foreign = items.filter((w) => !inCategory(task, w));
+  add(
+    'category',
+    foreign.length === 0,
+    foreign.length === 0
+      ? `all items are ${task.category}`
+      : [...new Set(foreign)]
+          .map((w) => `${w} is not ${article(SINGULAR[task.category]!)} ${SINGULAR[task.category]}`)
+          .join(' . '),
+  );
+  const repeated = [...new Set(items.filter((w, i) => items.indexOf(w) !== i))];
+  add(
+    'distinct',
+    repeated.length === 0,
+    repeated.length === 0
+      ? 'no item is repeated'
+      : repeated.map((w) => `${w} is repeated`).join(' . '),
+  );
+  if (task.include.length > 0) {
+    const missing = task.include.filter((w) => !items.includes(w));
+    add(
+      'include',
+      missing.length === 0,
+      missing.length === 0
+        ? `includes ${task.include.join(' and ')}`
+        : missing.map((w) => `${w} is missing`).join(' . '),
+    );
+  }
+  if (task.exclude.length > 0) {
+    const used = task.exclude.filter((w) => items.includes(w));
+    add(
+      'exclude',
+      used.length === 0,
+      used.length === 0
+        ? `avoids ${task.exclude.join(' and ')}`
+        : used.map((w) => `${w} is not allowed`).join(' . '),
+    );
+  }
+  if (task.first !== undefined)
+    add('first', items[0] === task.first, `must start with ${task.first}`);
+  if (task.last !== undefined) {
+    add(
+      'last',
+      items.length > 0 && items[items.length - 1] === task.last,
+      `must end with ${task.last}`,
+    );
+  }
+  if (task.sorted) {
+    const ok = items.every((w, i) => i === 0 || items[i - 1]! <= w);
+    add('sorted', ok, 'not in alphabetical order');
+  }
+  const score = out.filter((c) => c.ok).length / out.length;
+  return { score, constraints: out };
+}
+
+/**
+ * q(x, y): parses the prompt and checks every constraint it states. Exact by construction: the
+ * score is the fraction of satisfied constraints, so 1 means the response is fully correct.
+ */
+export function judge(prompt: string, response: string): Judgement {
+  return judgeTask(parsePrompt(prompt), response);
+}
+
+/**
+ * Explicit-rubric feedback in the task's own vocabulary: one sentence per violated constraint,
+ * in a fixed order, or "all constraints are met ." (the Self-Refine stop signal).
+ */
+export function critique(prompt: string, response: string): string {
+  const bad = judge(prompt, response).constraints.filter((c) => !c.ok);
+  if (bad.length === 0) return 'all constraints are met .';
+  return bad.map((c) => `${c.detail} .`).join(' ');
+}

@@ -1,0 +1,169 @@
+/** Preference pairs and critique→refine demonstrations for the synthetic task, deterministic by seed. */
+import { Rng } from '../../runtime';
+import { PreferenceDataset } from '../dataset';
+import type { PreferenceRecord } from '../types';
+import { critique, judgeTask } from './judge';
+import { parsePrompt, renderPrompt, sampleTask, type Task, type TaskOptions } from './task';
+import { repair, writeNoisy } from './writer';
+
+export interface SynthOptions {
+  /** Root seed; the same seed and options give identical data. @defaultValue 0 */
+  seed?: number;
+  /** Number of preference pairs (after ties are dropped). @defaultValue 2000 */
+  size?: number;
+  /** Number of critique→refine demonstrations. @defaultValue size / 2 */
+  refineSize?: number;
+  /**
+   * Bradley–Terry temperature on judge scores: P(a ≻ b) = σ((q_a − q_b) / τ). 0 labels by the
+   * judge exactly; larger values add label noise. @defaultValue 0.05
+   */
+  tau?: number;
+  /** Each response's violation rate is drawn uniformly from this range. @defaultValue [0.05, 0.5] */
+  rateRange?: [number, number];
+  task?: TaskOptions;
+}
+
+/** One Self-Refine training example: a flawed response, its critique and the repaired response. */
+export interface RefineDemo {
+  id: string;
+  prompt: string;
+  response: string;
+  critique: string;
+  refined: string;
+  score: number;
+  refinedScore: number;
+}
+
+export interface SynthStats {
+  pairs: number;
+  tiesDropped: number;
+  /** Pairs whose label disagrees with the judge (Bradley–Terry label noise). */
+  flipped: number;
+}
+
+export interface SynthData {
+  pairs: PreferenceDataset;
+  demos: RefineDemo[];
+  stats: SynthStats;
+}
+
+function bradleyTerry(qa: number, qb: number, tau: number): number {
+  if (tau <= 0) return qa > qb ? 1 : 0;
+  return 1 / (1 + Math.exp(-(qa - qb) / tau));
+}
+
+const draw = (rng: Rng, [lo, hi]: [number, number]) => lo + (hi - lo) * rng.next();
+
+/**
+ * Labels one pair of responses to `task`. Returns undefined on a tie (equal judge scores carry
+ * no preference, so the pair is dropped rather than labelled by a coin).
+ */
+export function labelPair(
+  task: Task,
+  a: string,
+  b: string,
+  rng: Rng,
+  tau: number,
+): Omit<PreferenceRecord, 'id' | 'source'> | undefined {
+  const qa = judgeTask(task, a).score;
+  const qb = judgeTask(task, b).score;
+  if (qa === qb) return undefined;
+  const aWins = rng.next() < bradleyTerry(qa, qb, tau);
+  const [chosen, rejected, qc, qr] = aWins ? [a, b, qa, qb] : [b, a, qb, qa];
+  return {
+    prompt: renderPrompt(task),
+    chosen,
+    rejected,
+    meta: { chosen_score: qc, rejected_score: qr },
+  };
+}
+
+/**
+ * Preference pairs for given prompts: two noisy responses each, labelled by `labelPair`.
+ * Prompts whose two responses tie yield no pair.
+ */
+export function makePairs(
+  prompts: readonly string[],
+  rng: Rng,
+  opts: Pick<SynthOptions, 'tau' | 'rateRange'> = {},
+): { records: PreferenceRecord[]; tiesDropped: number } {
+  const tau = opts.tau ?? 0.05;
+  const range = opts.rateRange ?? [0.05, 0.5];
+  const records: PreferenceRecord[] = [];
+  let tiesDropped = 0;
+  prompts.forEach((prompt, i) => {
+    const task = parsePrompt(prompt);
+    const a = writeNoisy(task, rng, { rate: draw(rng, range) });
+    const b = writeNoisy(task, rng, { rate: draw(rng, range) });
+    const pair = labelPair(task, a, b, rng, tau);
+    if (pair) records.push({ id: `pair-${i}`, source: 'synthetic', ...pair });
+    else tiesDropped += 1;
+  });
+  return { records, tiesDropped };
+}
+
+/** Critique→refine demonstrations for `prompts`, with repairs drawn from `rng`. */
+export function makeRefineDemos(
+  prompts: readonly string[],
+  rng: Rng,
+  rateRange: [number, number] = [0.05, 0.5],
+): RefineDemo[] {
+  return prompts.map((prompt, i) => {
+    const task = parsePrompt(prompt);
+    const response = writeNoisy(task, rng, { rate: draw(rng, rateRange) });
+    const refined = repair(task, response, rng);
+    return {
+      id: `refine-${i}`,
+      prompt,
+      response,
+      critique: critique(prompt, response),
+      refined,
+      score: judgeTask(task, response).score,
+      refinedScore: judgeTask(task, refined).score,
+    };
+  });
+}
+
+/** The bundled dataset: `size` labelled pairs plus refine demonstrations, all from one seed. */
+export function generateSynthetic(opts: SynthOptions = {}): SynthData {
+  const seed = opts.seed ?? 0;
+  const size = opts.size ?? 2000;
+  if (!Number.isInteger(size) || size < 0) {
+    throw new Error(`generateSynthetic: size must be a non-negative integer, got ${size}`);
+  }
+  const refineSize = opts.refineSize ?? Math.floor(size / 2);
+  const root = new Rng(seed);
+  const tasks = root.fork('synth/tasks');
+  const writer = root.fork('synth/pairs');
+  const records: PreferenceRecord[] = [];
+  let tiesDropped = 0;
+  // ties are dropped, so draw prompts until `size` pairs exist; 50x guards a degenerate config
+  for (let attempt = 0; records.length < size; attempt++) {
+    if (attempt > 50 * size + 100) {
+      throw new Error(
+        `generateSynthetic: only ${records.length} of ${size} pairs after ${attempt} prompts (all ties?)`,
+      );
+    }
+    const prompt = renderPrompt(sampleTask(tasks, opts.task).task);
+    const made = makePairs([prompt], writer, opts);
+    tiesDropped += made.tiesDropped;
+    for (const r of made.records) records.push({ ...r, id: `synth-${seed}-${records.length}` });
+  }
+  const demoPrompts = Array.from({ length: refineSize }, () =>
+    renderPrompt(sampleTask(tasks, opts.task).task),
+  );
+  const demos = makeRefineDemos(demoPrompts, root.fork('synth/refine'), opts.rateRange).map(
+    (d, i) => ({
+      ...d,
+      id: `synth-${seed}-refine-${i}`,
+    }),
+  );
+  const flipped = records.filter(
+    (r) => (r.meta!.chosen_score as number) < (r.meta!.rejected_score as number),
+  ).length;
+  return {
+    pairs: new PreferenceDataset(records),
+    demos,
+    stats: { pairs: records.length, tiesDropped, flipped },
+  };
+}
