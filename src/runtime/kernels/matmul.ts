@@ -9,6 +9,7 @@
  * the batch into rows, and true batches run XNNPACK once per batch on aliased heap slices.
  */
 import { broadcast_util, getKernel, type TensorInfo, util } from '@tensorflow/tfjs';
+import { SMALL_MACS, smallBatchMatMul } from './matmul_small';
 import { transposeOnHeap } from './transpose';
 import type { Kernel, KernelArgs, WasmBackend } from './wasm';
 import {
@@ -177,6 +178,13 @@ export function makeBatchMatMulKernel(original: Kernel) {
     if (sizeOf(out.shape) === 0) return out;
     if (p.k === 0) {
       viewOf(backend, out).fill(0);
+      return out;
+    }
+    const folded = p.batchB === 1 && p.batchA === sizeOf(p.batchShape);
+    if (!folded && p.m * p.k * p.n <= SMALL_MACS) {
+      const [ia, ib] = batchIndices(a, b, p.batchShape);
+      const [va, vb, vo] = [a, b, out].map((t) => viewOf(backend, t) as Float32Array);
+      smallBatchMatMul(va!, vb!, vo!, ia, ib, { m: p.m, k: p.k, n: p.n, tA, tB });
       return out;
     }
     const pa = plainOperand(backend, a, p.batchA, tA);
