@@ -1,12 +1,14 @@
 /** The `pitlab` command line: dispatches subcommands. */
 import { runtime } from '../runtime';
 import { benchCommand } from './bench';
+import { dataCommand } from './data';
 
 const USAGE = `usage: pitlab <command> [options]
 
 commands:
   info            show the tensor runtime (backend, versions, memory)
   bench [--json]  benchmark training, sampling and matmul against PyTorch
+  data synth|inspect  write the synthetic task; load and validate a preference file
   run             run the PIT pipeline (not yet available)
 `;
 
@@ -20,6 +22,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'bench':
       return benchCommand(rest);
+    case 'data':
+      return dataCommand(rest);
     case undefined:
     case '-h':
     case '--help':
