@@ -1,14 +1,14 @@
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadCsv, loadJsonl, loadParquet, loadPreferences, loadTldr } from '../../src/data';
 import { parseRecord } from '../../src/data/csv';
-import { FIXTURES, jsonl, tmpFile, tmpPath } from './helpers';
+import { CONVERSATIONAL, PAIRS_CSV, TLDR_COMPARISONS } from './fixtures';
+import { jsonl, tmpFile, tmpPath } from './helpers';
 
 test('TL;DR comparisons: TRL prompt template, choice picks the chosen summary', async () => {
-  const file = join(FIXTURES, 'tldr-comparisons.jsonl');
+  const file = tmpFile('tldr-comparisons.jsonl', TLDR_COMPARISONS);
   const { data, report } = await loadTldr(file, { onError: 'skip' });
   assert.equal([report.rowsRead, report.loaded, report.skipped], [5, 2, 3]);
   const [a, b] = data.records;
@@ -48,7 +48,7 @@ test('generic jsonl with a column mapping and an id column', async () => {
 });
 
 test('TRL conversational form: explicit prompt, implicit prompt, and a bad role', async () => {
-  const { data, report } = await loadJsonl(join(FIXTURES, 'conversational.jsonl'), {
+  const { data, report } = await loadJsonl(tmpFile('conversational.jsonl', CONVERSATIONAL), {
     onError: 'skip',
   });
   assert.equal([report.loaded, report.skipped], [2, 1]);
@@ -68,7 +68,7 @@ test('TRL conversational form: explicit prompt, implicit prompt, and a bad role'
 });
 
 test('csv: quoted fields with commas, quotes and newlines; errors point at the record start', async () => {
-  const file = join(FIXTURES, 'pairs.csv');
+  const file = tmpFile('pairs.csv', PAIRS_CSV);
   const { data, report } = await loadCsv(file, {
     mapping: { prompt: 'question', chosen: 'good', rejected: 'bad', id: 'id' },
     onError: 'skip',

@@ -14,7 +14,6 @@ export const HH_FILE = resolve(
   'hh-rlhf',
   'harmless-base-test.part1.jsonl.gz',
 );
-export const FIXTURES = join(__dirname, 'fixtures');
 
 const dir = mkdtempSync(join(tmpdir(), 'pitlab-data-test-'));
 let n = 0;

@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PreferenceDataset } from '../dataset';
 import { loadJsonl } from '../generic';
-import { generateSynthetic, type RefineDemo, type SynthOptions } from './pairs';
+import { generateSynthetic, judgeStats, type RefineDemo, type SynthOptions } from './pairs';
 
 /** Split fractions of the bundled files. */
 export const SYNTH_FRACTIONS = { train: 0.8, valid: 0.1, test: 0.1 } as const;
@@ -45,6 +45,7 @@ export async function writeSynthetic(dir: string, opts: SynthOptions = {}): Prom
           task: 'pitlab synthetic list task',
           options: { ...opts, seed },
           stats: data.stats,
+          judge: { all: judgeStats(data.pairs), train: judgeStats(parts.train) },
           counts: {
             train: parts.train.size,
             valid: parts.valid.size,

@@ -167,3 +167,37 @@ export function generateSynthetic(opts: SynthOptions = {}): SynthData {
     stats: { pairs: records.length, tiesDropped, flipped },
   };
 }
+
+export interface ScoreSummary {
+  mean: number;
+  std: number;
+  /** Fraction of responses with q = 1 (fully correct). */
+  perfect: number;
+  min: number;
+  max: number;
+}
+
+function summarize(xs: number[]): ScoreSummary {
+  const n = Math.max(1, xs.length);
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  return {
+    mean,
+    std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / n),
+    perfect: xs.filter((x) => x === 1).length / n,
+    min: Math.min(...xs),
+    max: Math.max(...xs),
+  };
+}
+
+/** Judge statistics of y_w and y_l (from the scores saved in `meta`), for documenting difficulty. */
+export function judgeStats(pairs: PreferenceDataset): {
+  chosen: ScoreSummary;
+  rejected: ScoreSummary;
+  margin: number;
+} {
+  const w = pairs.records.map((r) => Number(r.meta?.chosen_score));
+  const l = pairs.records.map((r) => Number(r.meta?.rejected_score));
+  const chosen = summarize(w);
+  const rejected = summarize(l);
+  return { chosen, rejected, margin: chosen.mean - rejected.mean };
+}
