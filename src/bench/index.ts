@@ -5,7 +5,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { benchLoaders } from '../data/bench';
 import { type BackendName, probeBackends, runtime } from '../runtime';
+import { benchKernels } from '../runtime/kernels/bench';
 import { type BenchRow, matmulBench, sampleBench, trainStepBench } from './workloads';
 
 export type { BenchRow } from './workloads';
@@ -18,11 +20,20 @@ export interface BenchWorkerOptions {
   overrides: boolean;
   /** Fewer iterations, for a quick look. */
   quick: boolean;
+  /** Run a side section instead of the model workloads. */
+  section?: 'kernels' | 'data';
 }
 
 /** Measures every workload in this process on one backend. */
 export async function benchWorker(options: BenchWorkerOptions): Promise<BenchRow[]> {
   await runtime.ready({ backend: options.backend, overrides: options.overrides });
+  if (options.section === 'kernels') {
+    const rows = await benchKernels({ budgetMs: options.quick ? 100 : 400 });
+    return rows.map((r) => ({ ...r, workload: `kernel: ${r.workload}` }));
+  }
+  if (options.section === 'data') {
+    return benchLoaders({ pairs: options.quick ? 10_000 : 100_000 });
+  }
   const slow = options.backend === 'cpu' || !options.overrides;
   // 100 train steps in total on the fast backends: the leak check of the foundation issue.
   const [warmup, iters] = options.quick || slow ? [1, 2] : [5, 95];
@@ -55,10 +66,16 @@ function runTorch(python: string): { rows: BenchRow[]; version: string } {
   return { rows: out.rows, version: out.torch };
 }
 
-function runWorker(backend: BackendName, overrides: boolean, quick: boolean): BenchRow[] {
+function runWorker(
+  backend: BackendName,
+  overrides: boolean,
+  quick: boolean,
+  section?: 'kernels' | 'data',
+): BenchRow[] {
   const args = [path.join(ROOT, 'bin', 'pitlab.js'), 'bench', '--worker', '--backend', backend];
   if (!overrides) args.push('--no-overrides');
   if (quick) args.push('--quick');
+  if (section) args.push(`--${section}`);
   const res = spawnSync(process.execPath, args, { encoding: 'utf8', env: process.env });
   if (res.status !== 0) {
     return [
@@ -79,6 +96,10 @@ export interface BenchOptions {
   quick?: boolean;
   /** Also measure stock wasm without pitlab's overrides. @defaultValue true */
   stock?: boolean;
+  /** Kernel microbenchmarks (stock wasm vs overrides vs cpu). @defaultValue true */
+  kernels?: boolean;
+  /** Preference-data loader throughput (100,000 HH pairs). @defaultValue true */
+  data?: boolean;
   log?: (line: string) => void;
 }
 
@@ -116,6 +137,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
       log('wasm, stock kernels ...');
       rows.push(...runWorker(backend, false, options.quick ?? false));
     }
+  }
+  if ((options.kernels ?? true) && backends.includes('wasm')) {
+    log('kernel microbenchmarks ...');
+    rows.push(...runWorker('wasm', true, options.quick ?? false, 'kernels'));
+  }
+  if (options.data ?? true) {
+    log('data loaders ...');
+    rows.push(...runWorker('cpu', false, options.quick ?? false, 'data'));
   }
   for (const row of rows) {
     const ref = rows.find((r) => r.backend === 'pytorch' && r.workload === row.workload);

@@ -12,6 +12,8 @@ export async function benchCommand(args: string[]): Promise<number> {
       backend: { type: 'string', multiple: true },
       worker: { type: 'boolean', default: false },
       'no-overrides': { type: 'boolean', default: false },
+      kernels: { type: 'boolean', default: false },
+      data: { type: 'boolean', default: false },
     },
   });
   const backends = values.backend?.map((b) => {
@@ -23,6 +25,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       backend: backends?.[0] ?? 'wasm',
       overrides: !values['no-overrides'],
       quick: values.quick,
+      section: values.kernels ? 'kernels' : values.data ? 'data' : undefined,
     });
     console.log(JSON.stringify(rows));
     return 0;

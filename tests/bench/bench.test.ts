@@ -1,0 +1,37 @@
+/** The benchmark's rows: the fields `--json` promises, leak-free train steps, the table. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { benchWorker, findTorchPython, formatBench } from '../../src/bench';
+import { runtime } from '../../src/runtime';
+
+test('a quick worker run yields train_step, sample and matmul rows with leak-free steps', async () => {
+  const backend = await runtime.ready();
+  const rows = await benchWorker({ backend, overrides: true, quick: true });
+  assert.equal(
+    rows.map((r) => r.workload),
+    ['train_step', 'sample', 'matmul'],
+  );
+  for (const row of rows) {
+    assert.is(row.backend, backend);
+    assert.ok(Number.isFinite(row.throughput) && row.throughput > 0, `${row.workload} throughput`);
+    assert.ok(['tokens/s', 'GFLOP/s'].includes(row.unit));
+  }
+  assert.match(rows[0]!.note ?? '', /tensors leaked over 3 steps: 0$/);
+  const table = formatBench({
+    rows: [
+      { workload: 'train_step', backend: 'pytorch', throughput: 1000, unit: 'tokens/s' },
+      { ...rows[0]!, vsPytorch: rows[0]!.throughput / 1000 },
+    ],
+    tfjs: '4.22.0',
+    node: process.version,
+  });
+  assert.match(table, /vs PyTorch/);
+  assert.match(table, /×/);
+});
+
+test('findTorchPython returns a python that imports torch, or nothing', () => {
+  const py = findTorchPython();
+  assert.ok(py === undefined || typeof py === 'string');
+});
+
+test.run();

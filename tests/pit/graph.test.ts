@@ -1,0 +1,136 @@
+/** The stage graph: keys change exactly when inputs change; failures leave no artifact. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ArtifactStore, canonicalJson, stageKey } from '../../src/pit/cache';
+import { planGraph, runGraph, type StageDef, topoOrder } from '../../src/pit/graph';
+
+let root = '';
+test.before(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'pitlab-graph-'));
+});
+test.after(() => rmSync(root, { recursive: true, force: true }));
+
+//   data ──▶ sft ──▶ rm
+//     └────────────▶ rm
+function stages(log: string[]): StageDef[] {
+  const mk = (name: string, deps: Record<string, string>): StageDef => ({
+    name,
+    deps,
+    async run(ctx) {
+      log.push(name);
+      writeFileSync(
+        path.join(ctx.outDir, 'out.json'),
+        JSON.stringify({ name, config: ctx.config }),
+      );
+    },
+  });
+  return [mk('rm', { policy: 'sft', data: 'data' }), mk('data', {}), mk('sft', { data: 'data' })];
+}
+
+const base = {
+  seed: 1,
+  version: '0.1.0',
+  configs: { data: { n: 10 }, sft: { lr: 1e-3 }, rm: { lr: 1e-4 } },
+};
+
+test('canonical JSON ignores key order; keys depend on every part', () => {
+  assert.is(
+    canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }),
+    canonicalJson({ a: [2, { c: 4, d: 3 }], b: 1 }),
+  );
+  const parts = { stage: 's', config: { x: 1 }, seed: 0, version: '1', inputs: { a: 'k1' } };
+  const k = stageKey(parts);
+  assert.is(stageKey({ ...parts, config: { x: 1 } }), k);
+  for (const changed of [
+    { ...parts, config: { x: 2 } },
+    { ...parts, seed: 1 },
+    { ...parts, version: '2' },
+    { ...parts, inputs: { a: 'k2' } },
+    { ...parts, stage: 't' },
+  ]) {
+    assert.is.not(stageKey(changed), k);
+  }
+});
+
+test('topological order, unknown deps and cycles', () => {
+  assert.equal(topoOrder(stages([])), ['data', 'sft', 'rm']);
+  const bad: StageDef[] = [{ name: 'a', deps: { x: 'b' }, run: async () => {} }];
+  assert.throws(() => topoOrder(bad), /depends on unknown stage 'b'/);
+  const cyc: StageDef[] = [
+    { name: 'a', deps: { x: 'b' }, run: async () => {} },
+    { name: 'b', deps: { x: 'a' }, run: async () => {} },
+  ];
+  assert.throws(() => topoOrder(cyc), /cycle through: a, b/);
+});
+
+test('rerun is all cache hits; changing one config recomputes it and its descendants only', async () => {
+  const store = new ArtifactStore(path.join(root, 'a'));
+  const log: string[] = [];
+  await runGraph(stages(log), { ...base, store });
+  assert.equal(log, ['data', 'sft', 'rm']);
+  const again = await runGraph(stages(log), { ...base, store });
+  assert.equal(log.length, 3, 'second run computed nothing');
+  assert.ok(again.every((n) => n.status === 'cached'));
+  const configs = { ...base.configs, sft: { lr: 2e-3 } };
+  const plan = planGraph(stages([]), { ...base, configs, store });
+  assert.equal(
+    plan.map((n) => [n.name, n.status]),
+    [
+      ['data', 'cached'],
+      ['sft', 'stale'],
+      ['rm', 'stale'],
+    ],
+  );
+  await runGraph(stages(log), { ...base, configs, store });
+  assert.equal(log.slice(3), ['sft', 'rm']);
+});
+
+test('a failing stage publishes nothing and is reported failed', async () => {
+  const store = new ArtifactStore(path.join(root, 'b'));
+  const failing: StageDef[] = [
+    {
+      name: 'boom',
+      deps: {},
+      async run(ctx) {
+        writeFileSync(path.join(ctx.outDir, 'half.bin'), 'partial');
+        throw new Error('out of memory');
+      },
+    },
+  ];
+  const statuses: string[] = [];
+  try {
+    await runGraph(failing, { ...base, store, onStatus: (n) => statuses.push(n.status) });
+    assert.unreachable();
+  } catch (err) {
+    assert.match((err as Error).message, /out of memory/);
+  }
+  assert.equal(statuses, ['running', 'failed']);
+  assert.equal(readdirSync(path.join(root, 'b', 'boom')), [], 'no artifact and no temp dir');
+});
+
+test('a stage killed by SIGKILL mid-write leaves no visible artifact', () => {
+  const dir = path.join(root, 'c');
+  const script = `
+    require('tsx/cjs');
+    const { ArtifactStore } = require(${JSON.stringify(path.resolve(__dirname, '../../src/pit/cache.ts'))});
+    const fs = require('node:fs');
+    const store = new ArtifactStore(${JSON.stringify(dir)});
+    store.publish('slow', 'k', async (out) => {
+      fs.writeFileSync(out + '/part.bin', 'x');
+      process.kill(process.pid, 'SIGKILL');
+    });`;
+  const res = spawnSync(process.execPath, ['-e', script], {
+    cwd: path.resolve(__dirname, '../..'),
+  });
+  assert.is(res.signal, 'SIGKILL');
+  const store = new ArtifactStore(dir);
+  assert.not.ok(store.has('slow', 'k'));
+  assert.not.ok(existsSync(path.join(dir, 'slow', 'k')));
+  assert.is(store.sweep(0), 1, 'the orphaned temp dir is swept');
+});
+
+test.run();
