@@ -1,0 +1,138 @@
+/**
+ * PPO configuration: every field with its meaning and default in one place. Defaults follow TRL's
+ * `PPOConfig` where that makes sense at small-model scale; where they differ the reason is given.
+ */
+import type { KlEstimator } from './core';
+
+export interface PpoConfig {
+  // ── training length and batches ──
+  /** PPO updates (rollout + optimisation rounds) to run. @defaultValue 100 */
+  totalUpdates: number;
+  /** Prompts per rollout (TRL's `batch_size` = per-device batch × accumulation). @defaultValue 16 */
+  batchSize: number;
+  /** Minibatches each rollout is split into per PPO epoch. @defaultValue 2 */
+  nMinibatches: number;
+  /** Passes over each rollout (TRL `num_ppo_epochs`). @defaultValue 4 */
+  ppoEpochs: number;
+
+  // ── generation ──
+  /** Most response tokens sampled per prompt (TRL `response_length` 53). @defaultValue 24 */
+  responseLength: number;
+  /** Sampling temperature; logits are divided by it in rollout and update. @defaultValue 0.7 */
+  temperature: number;
+  /** Stop token id; everything after it is padding. @defaultValue 2 (EOS) */
+  eosId: number;
+  /** Pad token id; must differ from `eosId` (rlhf-practice §4.2). @defaultValue 0 */
+  padId: number;
+
+  // ── objective ──
+  /** Ratio clip ε (TRL `cliprange`). @defaultValue 0.2 */
+  clipRange: number;
+  /** Value clip ε_v (TRL `cliprange_value`). @defaultValue 0.2 */
+  clipRangeValue: number;
+  /** Weight of the value loss (TRL `vf_coef`). @defaultValue 0.1 */
+  vfCoef: number;
+  /** Initial KL coefficient β (TRL `kl_coef` 0.05). @defaultValue 0.05 */
+  klCoef: number;
+  /** Per-token KL estimator: 'k1' (TRL default) or 'k3' (always ≥ 0). @defaultValue 'k1' */
+  klEstimator: KlEstimator;
+  /** Target per-sequence KL for the adaptive controller; 0 keeps β fixed (TRL today). @defaultValue 0 */
+  klTarget: number;
+  /** Horizon, in episodes, of the adaptive controller (Ziegler et al.: 10000). @defaultValue 10000 */
+  klHorizon: number;
+  /** Subtracted from the score of responses without EOS; 0 = off. @defaultValue 1 */
+  missingEosPenalty: number;
+  /** GAE discount γ. @defaultValue 1 */
+  gamma: number;
+  /** GAE λ. @defaultValue 0.95 */
+  lam: number;
+  /** Whiten per-token rewards by scale only (TRL `whiten_rewards`). @defaultValue false */
+  whitenRewards: boolean;
+
+  // ── optimiser ──
+  /**
+   * AdamW learning rate for policy and critic together. TRL's 3e-6 suits 1B models; a 100k
+   * parameter GPT needs a much larger step to move in tens of updates. @defaultValue 1e-4
+   */
+  lr: number;
+  /** Global gradient-norm clip ([N]/OpenRLHF 1.0). @defaultValue 1 */
+  maxGradNorm: number;
+  /** Anneal the learning rate linearly to 0 over `totalUpdates` (TRL). @defaultValue false */
+  lrAnneal: boolean;
+
+  // ── logging and checkpoints ──
+  /** Log a (prompt, response, score) table every this many updates; 0 = never. @defaultValue 10 */
+  sampleInterval: number;
+  /** Rows in each sample table. @defaultValue 4 */
+  sampleRows: number;
+  /** Save a checkpoint every this many updates (when a directory is given); 0 = end only. @defaultValue 10 */
+  saveInterval: number;
+}
+
+export const DEFAULT_PPO_CONFIG: Readonly<PpoConfig> = Object.freeze({
+  totalUpdates: 100,
+  batchSize: 16,
+  nMinibatches: 2,
+  ppoEpochs: 4,
+  responseLength: 24,
+  temperature: 0.7,
+  eosId: 2,
+  padId: 0,
+  clipRange: 0.2,
+  clipRangeValue: 0.2,
+  vfCoef: 0.1,
+  klCoef: 0.05,
+  klEstimator: 'k1',
+  klTarget: 0,
+  klHorizon: 10000,
+  missingEosPenalty: 1,
+  gamma: 1,
+  lam: 0.95,
+  whitenRewards: false,
+  lr: 1e-4,
+  maxGradNorm: 1,
+  lrAnneal: false,
+  sampleInterval: 10,
+  sampleRows: 4,
+  saveInterval: 10,
+});
+
+/** Fills defaults and rejects unknown keys and inconsistent values with errors naming the field. */
+export function resolvePpoConfig(partial: Partial<PpoConfig> = {}): PpoConfig {
+  for (const key of Object.keys(partial)) {
+    if (!(key in DEFAULT_PPO_CONFIG)) {
+      throw new Error(
+        `Unknown PpoConfig key '${key}'. Known: ${Object.keys(DEFAULT_PPO_CONFIG).join(', ')}`,
+      );
+    }
+  }
+  const c: PpoConfig = { ...DEFAULT_PPO_CONFIG, ...partial };
+  for (const key of [
+    'totalUpdates',
+    'batchSize',
+    'nMinibatches',
+    'ppoEpochs',
+    'responseLength',
+  ] as const) {
+    if (!Number.isInteger(c[key]) || c[key] < 1) {
+      throw new Error(`PpoConfig.${key} must be a positive integer, got ${c[key]}`);
+    }
+  }
+  if (c.batchSize % c.nMinibatches !== 0) {
+    throw new Error(
+      `PpoConfig.batchSize (${c.batchSize}) must be divisible by nMinibatches (${c.nMinibatches})`,
+    );
+  }
+  if (c.klEstimator !== 'k1' && c.klEstimator !== 'k3') {
+    throw new Error(`Unknown PpoConfig.klEstimator '${c.klEstimator}'. Allowed: 'k1', 'k3'`);
+  }
+  if (c.eosId === c.padId) {
+    throw new Error(`PpoConfig.padId must differ from eosId (${c.eosId}): padding would mask EOS`);
+  }
+  if (!(c.temperature > 0)) {
+    throw new Error(
+      `PpoConfig.temperature must be > 0 (PPO needs a sampling policy), got ${c.temperature}`,
+    );
+  }
+  return c;
+}

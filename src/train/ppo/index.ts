@@ -1,0 +1,10 @@
+/** PPO (actor–critic) for language models: config, pure helpers, rollout, update and driver. */
+export * from './checkpoint';
+export * from './config';
+export * from './core';
+export * from './losses';
+export * from './metrics';
+export * from './rollout';
+export * from './trainer';
+export * from './update';
+export * from './value';
