@@ -37,10 +37,22 @@ export async function benchWorker(options: BenchWorkerOptions): Promise<BenchRow
   const slow = options.backend === 'cpu' || !options.overrides;
   // 100 train steps in total on the fast backends: the leak check of the foundation issue.
   const [warmup, iters] = options.quick || slow ? [1, 2] : [5, 95];
+  // A workload the backend cannot run (stock wasm has no gradient for tf.gather) is a row that
+  // says why, not a failed benchmark.
+  const attempt = async (workload: string, unit: string, run: () => Promise<BenchRow>) => {
+    try {
+      return await run();
+    } catch (err) {
+      const note = `cannot run: ${(err as Error).message.split('\n')[0]}`;
+      return { workload, backend: options.backend, throughput: Number.NaN, unit, note };
+    }
+  };
   const rows = [
-    await trainStepBench(undefined, undefined, iters, warmup),
-    await sampleBench(64, 48, options.quick || slow ? 1 : 3),
-    await matmulBench(options.quick || slow ? 5 : 20),
+    await attempt('train_step', 'tokens/s', () =>
+      trainStepBench(undefined, undefined, iters, warmup),
+    ),
+    await attempt('sample', 'tokens/s', () => sampleBench(64, 48, options.quick || slow ? 1 : 3)),
+    await attempt('matmul', 'GFLOP/s', () => matmulBench(options.quick || slow ? 5 : 20)),
   ];
   const variant =
     options.backend === 'wasm' ? (options.overrides ? 'pitlab kernels' : 'stock') : '';
@@ -148,7 +160,8 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   }
   for (const row of rows) {
     const ref = rows.find((r) => r.backend === 'pytorch' && r.workload === row.workload);
-    if (ref && row.backend !== 'pytorch') row.vsPytorch = row.throughput / ref.throughput;
+    if (ref && row.backend !== 'pytorch' && Number.isFinite(row.throughput))
+      row.vsPytorch = row.throughput / ref.throughput;
   }
   return { rows, pytorch, tfjs: runtime.tf.version.tfjs, node: process.version };
 }
@@ -160,7 +173,9 @@ export function formatBench(report: BenchReport): string {
     r.workload,
     r.backend,
     (r as { variant?: string }).variant ?? '',
-    r.throughput.toFixed(r.throughput < 100 ? 2 : 0),
+    !Number.isFinite(r.throughput)
+      ? `n/a (${r.note ?? ''})`
+      : r.throughput.toFixed(r.throughput < 100 ? 2 : 0),
     r.unit,
     r.ms?.toFixed(1) ?? '',
     r.vsPytorch === undefined ? '' : `${r.vsPytorch.toFixed(3)}×`,

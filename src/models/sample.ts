@@ -43,6 +43,23 @@ export function sampleToken(
     for (let i = 1; i < V; i++) if (logits[i]! > logits[best]!) best = i;
     return best;
   }
+  if (options.topK <= 0 && options.topP >= 1) {
+    // Plain softmax sampling needs no sort: one pass for the max, one for the draw.
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < V; i++) if (logits[i]! > max) max = logits[i]!;
+    const weights = new Float64Array(V);
+    let total = 0;
+    for (let i = 0; i < V; i++) {
+      weights[i] = Math.exp((logits[i]! - max) / options.temperature);
+      total += weights[i]!;
+    }
+    let u = rng.next() * total;
+    for (let i = 0; i < V; i++) {
+      u -= weights[i]!;
+      if (u < 0) return i;
+    }
+    return V - 1;
+  }
   let order = Array.from({ length: V }, (_, i) => i);
   order.sort((a, b) => logits[b]! - logits[a]! || a - b);
   if (options.topK > 0 && options.topK < V) order = order.slice(0, options.topK);
