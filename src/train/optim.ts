@@ -42,8 +42,15 @@ export class AdamW {
     config: Partial<AdamWConfig> = {},
   ) {
     this.config = { ...DEFAULT_ADAMW, ...config };
-    this.m = vars.map((x) => tf.variable(tf.zerosLike(x), false));
-    this.v = vars.map((x) => tf.variable(tf.zerosLike(x), false));
+    // tf.variable copies its initial value, so the zeros are freed here rather than leaked
+    const zeros = (x: tf.Variable) => {
+      const z = tf.zerosLike(x);
+      const v = tf.variable(z, false);
+      z.dispose();
+      return v;
+    };
+    this.m = vars.map(zeros);
+    this.v = vars.map(zeros);
   }
 
   /**

@@ -1,0 +1,6 @@
+/** Trainers and their shared infrastructure: configs, metrics, checkpoints, loop helpers. */
+export * from './checkpoint';
+export * from './config';
+export * from './loop';
+export * from './metrics';
+export { AdamW, type AdamWConfig, DEFAULT_ADAMW } from './optim';

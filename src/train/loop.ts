@@ -1,0 +1,124 @@
+/**
+ * Pieces every trainer loop shares: hooks, run files, a guarded gradient step (NaN/Inf stops the
+ * stage naming the step, before the update touches the weights), the learning-rate schedule and
+ * the per-epoch data order (a pure function of the seed and the epoch, so resume needs no cursor).
+ */
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../runtime';
+import { NonFiniteError } from './checkpoint';
+import type { MetricsRow } from './metrics';
+import type { AdamW } from './optim';
+
+/** Callbacks a trainer calls; all optional, all synchronous. */
+export interface TrainerHooks {
+  /** Every logged row, train and eval, after it is written to the metrics file. */
+  onLog?(row: MetricsRow): void;
+  /** After each optimizer step: steps done and total. */
+  onProgress?(step: number, total: number): void;
+  /** After a checkpoint is written (and renamed into place). */
+  onCheckpoint?(path: string, step: number): void;
+}
+
+/** Where a stage writes: `<dir>/<stage>.ckpt.safetensors` and `<dir>/<stage>.metrics.jsonl`. */
+export function stageFiles(dir: string, stage: string): { checkpoint: string; metrics: string } {
+  return {
+    checkpoint: join(dir, `${stage}.ckpt.safetensors`),
+    metrics: join(dir, `${stage}.metrics.jsonl`),
+  };
+}
+
+export type LrSchedule = 'constant' | 'linear' | 'cosine';
+
+/** Learning rate at 0-based `step` of `total`: linear warmup, then constant/linear/cosine decay to 0. */
+export function lrAt(
+  step: number,
+  total: number,
+  lr: number,
+  schedule: LrSchedule,
+  warmupSteps = 0,
+): number {
+  if (step < warmupSteps) return (lr * (step + 1)) / warmupSteps;
+  if (schedule === 'constant') return lr;
+  const progress = (step - warmupSteps) / Math.max(1, total - warmupSteps);
+  if (schedule === 'linear') return lr * (1 - progress);
+  return lr * 0.5 * (1 + Math.cos(Math.PI * progress));
+}
+
+/**
+ * The order of `n` examples in `epoch`: a shuffle drawn from a stream forked off `rng` by the
+ * epoch number. Forking does not advance `rng`, so the order is a function of (seed, epoch).
+ */
+export function epochOrder(rng: Rng, epoch: number, n: number): number[] {
+  return rng.fork(`epoch/${epoch}`).shuffle(Array.from({ length: n }, (_, i) => i));
+}
+
+/** Batches of step `step` (0-based) for `batchSize` over `n` examples; epochs drop no example. */
+export function batchAt(
+  rng: Rng,
+  step: number,
+  n: number,
+  batchSize: number,
+): { epoch: number; rows: number[] } {
+  const perEpoch = Math.ceil(n / batchSize);
+  const epoch = Math.floor(step / perEpoch);
+  const k = step % perEpoch;
+  return { epoch, rows: epochOrder(rng, epoch, n).slice(k * batchSize, (k + 1) * batchSize) };
+}
+
+export interface StepResult<K extends string> {
+  loss: number;
+  gradNorm: number;
+  /** Host copies of the auxiliary tensors the loss function returned. */
+  aux: Record<K, Float32Array>;
+}
+
+/**
+ * One optimizer step on `f`'s loss. `f` may also return auxiliary tensors (accuracies, scores)
+ * computed in the same forward pass; they carry no gradient. A non-finite loss or gradient norm
+ * throws `NonFiniteError(stage, step)` before any weight changes. `step` is the 1-based number of
+ * this update. Leaves no tensors behind.
+ */
+export function guardedStep<K extends string>(
+  optimizer: AdamW,
+  f: () => { loss: tf.Scalar; aux?: Record<K, tf.Tensor> },
+  ctx: { stage: string; step: number; lr: number },
+): StepResult<K> {
+  let auxT: Record<string, tf.Tensor> = {};
+  const { value, grads } = tf.variableGrads(() => {
+    const out = f();
+    auxT = Object.fromEntries(
+      Object.entries(out.aux ?? {}).map(([k, t]) => [k, tf.keep(t as tf.Tensor)]),
+    );
+    return out.loss;
+  }, optimizer.vars);
+  const loss = value.dataSync()[0]!;
+  value.dispose();
+  const aux = Object.fromEntries(
+    Object.entries(auxT).map(([k, t]) => [k, t.dataSync() as Float32Array]),
+  ) as Record<K, Float32Array>;
+  tf.dispose(Object.values(auxT));
+  // variables the loss does not reach get no entry; a zero gradient keeps the order aligned
+  const ordered = optimizer.vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+  if (!Number.isFinite(loss)) {
+    tf.dispose(ordered);
+    throw new NonFiniteError(ctx.stage, ctx.step, 'loss', loss);
+  }
+  const before = optimizer.step;
+  try {
+    const { gradNorm } = optimizer.apply(ordered, ctx.lr);
+    return { loss, gradNorm, aux };
+  } catch (err) {
+    optimizer.step = before; // AdamW counted the refused step
+    const m = /non-finite gradient norm \(([^)]*)\)/.exec((err as Error).message);
+    if (m) throw new NonFiniteError(ctx.stage, ctx.step, 'gradient norm', Number(m[1]));
+    throw err;
+  }
+}
+
+/** Mean of an array (0 for an empty one). */
+export function meanOf(xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i]!;
+  return xs.length > 0 ? s / xs.length : 0;
+}
