@@ -13,6 +13,17 @@ export interface ScalarHeadSource {
   headBias: tf.Tensor; // [1]
 }
 
+/**
+ * A trainable variable holding a copy of `init`, which it disposes: tf.variable keeps the initial
+ * tensor alive (and counted) otherwise.
+ */
+function ownVariable(init: tf.Tensor): tf.Variable {
+  const v = tf.variable(init, true);
+  v.assign(init); // detach from init's data before disposing it
+  init.dispose();
+  return v;
+}
+
 /** A value model V(x, y_<t): its own copy of a trunk plus a linear scalar head. */
 export class ValueModel {
   readonly headWeight: tf.Variable;
@@ -25,14 +36,14 @@ export class ValueModel {
   ) {
     const C = trunk.config.nEmbd;
     // Without a reward head to copy, start at V ≡ 0 as [N] does for a fresh value head.
-    this.headWeight = tf.variable(headWeight ? headWeight.reshape([C, 1]) : tf.zeros([C, 1]), true);
-    this.headBias = tf.variable(headBias ? headBias.reshape([1]) : tf.zeros([1]), true);
+    this.headWeight = ownVariable(headWeight ? headWeight.reshape([C, 1]) : tf.zeros([C, 1]));
+    this.headBias = ownVariable(headBias ? headBias.reshape([1]) : tf.zeros([1]));
   }
 
   /** A critic whose trunk and head are copies of `source`'s (e.g. R_P or R_PIT). */
   static fromTrunk(source: ScalarHeadSource): ValueModel {
     const copies = new Map(
-      [...source.trunk.params].map(([name, v]) => [name, tf.variable(v.clone(), true)]),
+      [...source.trunk.params].map(([name, v]) => [name, ownVariable(v.clone())]),
     );
     return new ValueModel(new Gpt(source.trunk.config, copies), source.headWeight, source.headBias);
   }

@@ -1,0 +1,258 @@
+/**
+ * PPO end to end on tiny models: losses and their gradients, the rollout layout, a toy with a
+ * known KL-regularised optimum, per-update tensor hygiene and checkpoint resume.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Gpt, sequenceLogProbs } from '../../src/models';
+import { runtime } from '../../src/runtime';
+import {
+  clippedPolicyLoss,
+  clippedValueLoss,
+  entropyFromLogits,
+  type PpoConfig,
+  type PpoMetrics,
+  packBatch,
+  responseLogits,
+  responseLogprobs,
+  trainPpo,
+  ValueModel,
+} from '../../src/train/ppo';
+
+const V = 12;
+const TARGET = 7;
+const TINY = { vocabSize: V, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16 };
+const PROMPTS = [
+  [1, 6],
+  [1, 8],
+  [1, 9, 10],
+  [1, 10],
+];
+/** +1 when the (single) response token is TARGET. */
+const targetReward = (_q: number[][], rs: number[][]) =>
+  Float32Array.from(rs, (r) => (r[0] === TARGET ? 1 : 0));
+
+function toyModels(label = 'toy') {
+  const policy = new Gpt(TINY, undefined, `${label}.policy`);
+  const ref = new Gpt(TINY, undefined, `${label}.policy`); // identical weights, never trained
+  const critic = new ValueModel(new Gpt(TINY, undefined, `${label}.critic`));
+  return { policy, ref, critic };
+}
+
+const disposeAll = (m: ReturnType<typeof toyModels>) => {
+  m.policy.dispose();
+  m.ref.dispose();
+  m.critic.dispose();
+};
+
+test.before(async () => {
+  await runtime.ready();
+  runtime.seed(3);
+});
+
+test('masked tokens get exactly zero gradient in the policy and value losses', () => {
+  const mask = tf.tensor1d([1, 1, 0, 0]);
+  const old = tf.tensor1d([-1, -2, -3, -4]);
+  const adv = tf.tensor1d([1, -1, 5, 5]);
+  const g = tf.grad(
+    (lp: tf.Tensor) => clippedPolicyLoss(lp as tf.Tensor1D, old, adv, mask, 0.2).loss,
+  )(tf.tensor1d([-0.9, -2.1, -1, -9]));
+  const gp = g.arraySync() as number[];
+  assert.is(gp[2], 0);
+  assert.is(gp[3], 0);
+  assert.ok(gp[0] !== 0 && gp[1] !== 0, 'real tokens inside the clip range get gradient');
+  const ret = tf.tensor1d([1, 1, 9, 9]);
+  const gv = tf.grad(
+    (v: tf.Tensor) => clippedValueLoss(v as tf.Tensor1D, old, ret, mask, 0.2).loss,
+  )(tf.tensor1d([-1, -2, 0, 0]));
+  const gva = gv.arraySync() as number[];
+  assert.is(gva[2], 0);
+  assert.is(gva[3], 0);
+  tf.dispose([mask, old, adv, g, ret, gv]);
+});
+
+test('policy loss clips the ratio: outside [1−ε, 1+ε] in the advantage direction, no gradient', () => {
+  const mask = tf.tensor1d([1, 1]);
+  const old = tf.tensor1d([0, 0]);
+  const adv = tf.tensor1d([1, -1]);
+  const lp = tf.tensor1d([Math.log(1.5), Math.log(0.5)]); // ratio 1.5 with A>0, 0.5 with A<0
+  const g = tf.grad(
+    (x: tf.Tensor) => clippedPolicyLoss(x as tf.Tensor1D, old, adv, mask, 0.2).loss,
+  )(lp);
+  assert.equal(g.arraySync(), [0, 0]);
+  const r = clippedPolicyLoss(lp, old, adv, mask, 0.2);
+  assert.ok(Math.abs(r.loss.dataSync()[0]! - (-1.2 + 0.8) / 2) < 1e-6);
+  assert.is(r.clipfrac.dataSync()[0], 1);
+  assert.ok(Math.abs(r.ratio.dataSync()[0]! - 1) < 1e-6);
+  tf.dispose([mask, old, adv, lp, g, r.loss, r.clipfrac, r.approxkl, r.ratio]);
+});
+
+test('value loss clips: a prediction moved beyond ε_v from the old value is held at the clipped error', () => {
+  const mask = tf.tensor1d([1, 1]);
+  const old = tf.tensor1d([0, 0]);
+  const ret = tf.tensor1d([-1, 1]);
+  // Row 0 moved +0.5 away from its return: the unclipped error (0.5+1)² = 2.25 exceeds the clipped
+  // (0.2+1)² = 1.44, so it counts and has gradient. Row 1 moved +0.5 toward its return: the clipped
+  // error (0.2−1)² = 0.64 exceeds the unclipped 0.25, so the loss uses the clip and gives no gradient.
+  const v = tf.tensor1d([0.5, 0.5]);
+  const r = clippedValueLoss(v, old, ret, mask, 0.2);
+  assert.ok(Math.abs(r.loss.dataSync()[0]! - 0.5 * ((2.25 + 0.64) / 2)) < 1e-6);
+  assert.is(r.clipfrac.dataSync()[0], 0.5);
+  const g = tf.grad((x: tf.Tensor) => clippedValueLoss(x as tf.Tensor1D, old, ret, mask, 0.2).loss)(
+    v,
+  );
+  const ga = g.arraySync() as number[];
+  assert.ok(Math.abs(ga[0]! - 0.5 * 1.5) < 1e-6, `unclipped row gradient ${ga[0]}`);
+  assert.is(ga[1], 0);
+  tf.dispose([mask, old, ret, v, g, r.loss, r.clipfrac]);
+});
+
+test('entropyFromLogits: log V for uniform logits, ≈ 0 for a peaked row', () => {
+  const h = entropyFromLogits(
+    tf.tensor2d([
+      [0, 0, 0, 0],
+      [50, 0, 0, 0],
+    ]),
+  );
+  const [u, p] = h.arraySync() as number[];
+  assert.ok(Math.abs(u! - Math.log(4)) < 1e-5);
+  assert.ok(p! < 1e-6);
+  h.dispose();
+});
+
+test('packBatch: left-padded queries, right-padded responses, masks for early and unended rows', () => {
+  const p = packBatch(
+    [
+      [1, 6],
+      [1, 9, 10],
+    ],
+    [
+      [7, 2],
+      [7, 7, 7],
+    ],
+    0,
+  );
+  assert.is(p.P, 3);
+  assert.is(p.R, 3);
+  assert.equal([...p.ids], [0, 1, 6, 7, 2, 0, 1, 9, 10, 7, 7, 7]);
+  assert.equal([...p.keyMask], [0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1]);
+  assert.equal([...p.positions].slice(0, 5), [0, 0, 1, 2, 3]);
+  assert.equal([...p.mask], [1, 1, 0, 1, 1, 1]);
+});
+
+test('rollout log-probs of a left-padded batch equal each row scored alone', () => {
+  const { policy, ref, critic } = toyModels('layout');
+  const queries = [
+    [1, 6],
+    [1, 9, 10, 4],
+  ];
+  const responses = [[7, 3, 2], [5]];
+  const batched = responseLogprobs(policy, packBatch(queries, responses, 0), 0.7);
+  const R = 3;
+  queries.forEach((q, b) => {
+    const ids = tf.tensor2d([[...q, ...responses[b]!]], undefined, 'int32');
+    const alone = sequenceLogProbs(policy, ids, { temperature: 0.7 });
+    const row = (alone.arraySync() as number[][])[0]!.slice(q.length - 1);
+    responses[b]!.forEach((_, t) => {
+      assert.ok(Math.abs(batched[b * R + t]! - row[t]!) < 1e-4, `row ${b} token ${t}`);
+    });
+    tf.dispose([ids, alone]);
+  });
+  assert.is(batched[1 * R + 1], 0, 'padding carries 0');
+  disposeAll({ policy, ref, critic });
+});
+
+const TOY_CONFIG: Partial<PpoConfig> = {
+  totalUpdates: 30,
+  batchSize: 32,
+  nMinibatches: 2,
+  responseLength: 1,
+  temperature: 1,
+  klCoef: 0.25,
+  missingEosPenalty: 0,
+  lr: 3e-3,
+  sampleInterval: 10,
+};
+
+test('toy: PPO reaches the KL-regularised optimum π* ∝ π_ref·exp(r/β) with matching KL; no per-update leaks', async () => {
+  const models = toyModels();
+  const counts: number[] = [];
+  const tables: number[] = [];
+  const t0 = performance.now();
+  const res = await trainPpo(models, PROMPTS, targetReward, TOY_CONFIG, {
+    log: () => counts.push(tf.memory().numTensors),
+    samples: (rows, step) => tables.push(step, rows.length),
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  assert.is(res.updates, 30);
+  assert.equal(tables, [10, 4, 20, 4, 30, 4]);
+  assert.ok(new Set(counts.slice(1)).size === 1, `tensor count drifted: ${counts.join(',')}`);
+  const beta = TOY_CONFIG.klCoef!;
+  for (const q of PROMPTS) {
+    const pk = packBatch([q], [[TARGET]], 0);
+    const [pPol, pRef] = [models.policy, models.ref].map((m) =>
+      tf.tidy(() => tf.softmax(responseLogits(m, pk, 1).logits).dataSync()),
+    );
+    const w = Array.from(pRef!, (p, i) => p * Math.exp((i === TARGET ? 1 : 0) / beta));
+    const z = w.reduce((a, b) => a + b);
+    const opt = w.map((x) => x / z);
+    const kl = (a: ArrayLike<number>) =>
+      Array.from(a).reduce((s, p, i) => s + p * Math.log(p / pRef![i]!), 0);
+    const p = pPol![TARGET]!;
+    assert.ok(Math.abs(p - opt[TARGET]!) < 0.06, `p(target | ${q}) = ${p}, optimum ${opt[TARGET]}`);
+    assert.ok(Math.abs(kl(pPol!) - kl(opt)) < 0.25, `KL ${kl(pPol!)} vs optimum ${kl(opt)}`);
+  }
+  const last = res.history.at(-1)!;
+  assert.ok(last['objective/kl'] < 2.5, `objective/kl ${last['objective/kl']}`);
+  assert.ok(seconds < 30, `toy PPO took ${seconds} s`);
+  disposeAll(models);
+});
+
+test('resume: 2 + 2 updates from a checkpoint equal 4 uninterrupted updates', async () => {
+  const config = { ...TOY_CONFIG, totalUpdates: 4, saveInterval: 2 };
+  const straight = toyModels('resume');
+  const a = await trainPpo(straight, PROMPTS, targetReward, config);
+  const dir = mkdtempSync(join(tmpdir(), 'pitlab-ppo-'));
+  try {
+    const first = toyModels('resume');
+    await trainPpo(
+      first,
+      PROMPTS,
+      targetReward,
+      { ...config, totalUpdates: 2 },
+      { checkpointDir: dir },
+    );
+    disposeAll(first);
+    const second = toyModels('resume');
+    const b = await trainPpo(second, PROMPTS, targetReward, config, { checkpointDir: dir });
+    assert.is(b.history.length, 2, 'the resumed run does only the remaining updates');
+    const keys: (keyof PpoMetrics)[] = [
+      'objective/scores',
+      'objective/kl',
+      'loss/policy_avg',
+      'loss/value_avg',
+    ];
+    for (const k of keys) {
+      assert.ok(
+        Math.abs(a.history[3]![k] - b.history[1]![k]) < 1e-5,
+        `${k}: ${a.history[3]![k]} vs ${b.history[1]![k]}`,
+      );
+    }
+    const w1 = straight.policy.params.get('wte')!.dataSync();
+    const w2 = second.policy.params.get('wte')!.dataSync();
+    assert.ok(
+      w1.every((x, i) => Math.abs(x - w2[i]!) < 1e-6),
+      'final weights match',
+    );
+    disposeAll(second);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    disposeAll(straight);
+  }
+});
+
+test.run();
