@@ -137,10 +137,10 @@ test('config: unknown keys, bad estimators, PAD = EOS and indivisible minibatche
     /Unknown PpoConfig key 'cliprange'/,
   );
   assert.throws(() => resolvePpoConfig({ klEstimator: 'k2' as never }), /Allowed: 'k1', 'k3'/);
-  assert.throws(() => resolvePpoConfig({ padId: 2 }), /padId must differ from eosId/);
+  assert.throws(() => resolvePpoConfig({ padId: 2 }), /padId must be different from eosId/);
   assert.throws(
     () => resolvePpoConfig({ batchSize: 6, nMinibatches: 4 }),
-    /divisible by nMinibatches/,
+    /batchSize must be divisible by nMinibatches/,
   );
 });
 

@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Gpt, sequenceLogProbs } from '../../src/models';
 import { runtime } from '../../src/runtime';
+import { latestStageCheckpoint, NonFiniteError, readMetrics } from '../../src/train';
 import {
   clippedPolicyLoss,
   clippedValueLoss,
@@ -184,8 +185,8 @@ test('toy: PPO reaches the KL-regularised optimum π* ∝ π_ref·exp(r/β) with
   const tables: number[] = [];
   const t0 = performance.now();
   const res = await trainPpo(models, PROMPTS, targetReward, TOY_CONFIG, {
-    log: () => counts.push(tf.memory().numTensors),
-    samples: (rows, step) => tables.push(step, rows.length),
+    onLog: () => counts.push(tf.memory().numTensors),
+    onSamples: (rows, step) => tables.push(step, rows.length),
   });
   const seconds = (performance.now() - t0) / 1000;
   assert.is(res.updates, 30);
@@ -212,23 +213,23 @@ test('toy: PPO reaches the KL-regularised optimum π* ∝ π_ref·exp(r/β) with
   disposeAll(models);
 });
 
-test('resume: 2 + 2 updates from a checkpoint equal 4 uninterrupted updates', async () => {
+test('resume: a run killed after update 3 restarts from its update-2 checkpoint and ends as an uninterrupted run', async () => {
   const config = { ...TOY_CONFIG, totalUpdates: 4, saveInterval: 2 };
   const straight = toyModels('resume');
   const a = await trainPpo(straight, PROMPTS, targetReward, config);
   const dir = mkdtempSync(join(tmpdir(), 'pitlab-ppo-'));
   try {
+    // The first run dies right after update 3 (past its checkpoint at 2), as a crash would.
     const first = toyModels('resume');
-    await trainPpo(
-      first,
-      PROMPTS,
-      targetReward,
-      { ...config, totalUpdates: 2 },
-      { checkpointDir: dir },
+    const crash = (step: number) => {
+      if (step === 3) throw new Error('simulated crash');
+    };
+    await trainPpo(first, PROMPTS, targetReward, config, { dir, onProgress: crash }).catch(
+      () => {},
     );
     disposeAll(first);
     const second = toyModels('resume');
-    const b = await trainPpo(second, PROMPTS, targetReward, config, { checkpointDir: dir });
+    const b = await trainPpo(second, PROMPTS, targetReward, config, { dir });
     assert.is(b.history.length, 2, 'the resumed run does only the remaining updates');
     const keys: (keyof PpoMetrics)[] = [
       'objective/scores',
@@ -242,6 +243,12 @@ test('resume: 2 + 2 updates from a checkpoint equal 4 uninterrupted updates', as
         `${k}: ${a.history[3]![k]} vs ${b.history[1]![k]}`,
       );
     }
+    const logged = readMetrics(join(dir, 'ppo.metrics.jsonl'));
+    assert.equal(
+      logged.map((r) => r.step),
+      [1, 2, 3, 4],
+      'the metrics file holds each update once',
+    );
     const w1 = straight.policy.params.get('wte')!.dataSync();
     const w2 = second.policy.params.get('wte')!.dataSync();
     assert.ok(
@@ -252,6 +259,36 @@ test('resume: 2 + 2 updates from a checkpoint equal 4 uninterrupted updates', as
   } finally {
     rmSync(dir, { recursive: true, force: true });
     disposeAll(straight);
+  }
+});
+
+test('a NaN reward stops PPO naming the update; the last checkpoint stays loadable', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pitlab-ppo-nan-'));
+  const models = toyModels('nan');
+  let calls = 0;
+  const reward = (q: number[][], r: number[][]) => {
+    calls += 1;
+    return calls === 3 ? new Float32Array(q.length).fill(Number.NaN) : targetReward(q, r);
+  };
+  try {
+    const run = trainPpo(
+      models,
+      PROMPTS,
+      reward,
+      { ...TOY_CONFIG, totalUpdates: 4, saveInterval: 1 },
+      { dir },
+    );
+    const err = await run.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.instance(err, NonFiniteError);
+    assert.match((err as Error).message, /ppo: non-finite loss \(NaN\) at step 3/);
+    const ckpt = latestStageCheckpoint(join(dir, 'ppo.ckpt.safetensors'), { stage: 'ppo' });
+    assert.is(ckpt?.counters.update, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    disposeAll(models);
   }
 });
 

@@ -2,6 +2,8 @@
  * PPO configuration: every field with its meaning and default in one place. Defaults follow TRL's
  * `PPOConfig` where that makes sense at small-model scale; where they differ the reason is given.
  */
+import { checkConfig, resolveConfig } from '../config';
+import type { LrSchedule } from '../loop';
 import type { KlEstimator } from './core';
 
 export interface PpoConfig {
@@ -57,8 +59,8 @@ export interface PpoConfig {
   lr: number;
   /** Global gradient-norm clip ([N]/OpenRLHF 1.0). @defaultValue 1 */
   maxGradNorm: number;
-  /** Anneal the learning rate linearly to 0 over `totalUpdates` (TRL). @defaultValue false */
-  lrAnneal: boolean;
+  /** Learning-rate schedule over `totalUpdates` ('linear' anneals to 0 as TRL does). @defaultValue 'constant' */
+  lrSchedule: LrSchedule;
 
   // ── logging and checkpoints ──
   /** Log a (prompt, response, score) table every this many updates; 0 = never. @defaultValue 10 */
@@ -91,22 +93,16 @@ export const DEFAULT_PPO_CONFIG: Readonly<PpoConfig> = Object.freeze({
   whitenRewards: false,
   lr: 1e-4,
   maxGradNorm: 1,
-  lrAnneal: false,
+  lrSchedule: 'constant',
   sampleInterval: 10,
   sampleRows: 4,
   saveInterval: 10,
 });
 
-/** Fills defaults and rejects unknown keys and inconsistent values with errors naming the field. */
+/** Fills defaults and rejects unknown keys, wrong types and inconsistent values, naming the field. */
 export function resolvePpoConfig(partial: Partial<PpoConfig> = {}): PpoConfig {
-  for (const key of Object.keys(partial)) {
-    if (!(key in DEFAULT_PPO_CONFIG)) {
-      throw new Error(
-        `Unknown PpoConfig key '${key}'. Known: ${Object.keys(DEFAULT_PPO_CONFIG).join(', ')}`,
-      );
-    }
-  }
-  const c: PpoConfig = { ...DEFAULT_PPO_CONFIG, ...partial };
+  const N = 'PpoConfig';
+  const c = resolveConfig(DEFAULT_PPO_CONFIG, partial, N);
   for (const key of [
     'totalUpdates',
     'batchSize',
@@ -114,25 +110,38 @@ export function resolvePpoConfig(partial: Partial<PpoConfig> = {}): PpoConfig {
     'ppoEpochs',
     'responseLength',
   ] as const) {
-    if (!Number.isInteger(c[key]) || c[key] < 1) {
-      throw new Error(`PpoConfig.${key} must be a positive integer, got ${c[key]}`);
-    }
+    checkConfig(Number.isInteger(c[key]) && c[key] >= 1, N, key, 'a positive integer', c[key]);
   }
-  if (c.batchSize % c.nMinibatches !== 0) {
-    throw new Error(
-      `PpoConfig.batchSize (${c.batchSize}) must be divisible by nMinibatches (${c.nMinibatches})`,
-    );
-  }
+  checkConfig(
+    c.batchSize % c.nMinibatches === 0,
+    N,
+    'batchSize',
+    `divisible by nMinibatches (${c.nMinibatches})`,
+    c.batchSize,
+  );
   if (c.klEstimator !== 'k1' && c.klEstimator !== 'k3') {
-    throw new Error(`Unknown PpoConfig.klEstimator '${c.klEstimator}'. Allowed: 'k1', 'k3'`);
+    throw new Error(`Unknown ${N}.klEstimator '${c.klEstimator}'. Allowed: 'k1', 'k3'`);
   }
-  if (c.eosId === c.padId) {
-    throw new Error(`PpoConfig.padId must differ from eosId (${c.eosId}): padding would mask EOS`);
-  }
-  if (!(c.temperature > 0)) {
-    throw new Error(
-      `PpoConfig.temperature must be > 0 (PPO needs a sampling policy), got ${c.temperature}`,
-    );
-  }
+  checkConfig(
+    ['constant', 'linear', 'cosine'].includes(c.lrSchedule),
+    N,
+    'lrSchedule',
+    "'constant', 'linear' or 'cosine'",
+    c.lrSchedule,
+  );
+  checkConfig(
+    c.padId !== c.eosId,
+    N,
+    'padId',
+    `different from eosId (${c.eosId}): padding would mask EOS`,
+    c.padId,
+  );
+  checkConfig(
+    c.temperature > 0,
+    N,
+    'temperature',
+    '> 0 (PPO needs a sampling policy)',
+    c.temperature,
+  );
   return c;
 }

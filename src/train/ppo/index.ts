@@ -1,5 +1,4 @@
 /** PPO (actor–critic) for language models: config, pure helpers, rollout, update and driver. */
-export * from './checkpoint';
 export * from './config';
 export * from './core';
 export * from './losses';

@@ -5,8 +5,16 @@
  */
 import type { Gpt } from '../../models';
 import { type Rng, runtime } from '../../runtime';
+import {
+  latestStageCheckpoint,
+  restoreStageCheckpoint,
+  type StageObjects,
+  saveStageCheckpoint,
+} from '../checkpoint';
+import { configHash } from '../config';
+import { lrAt, stageFiles, type TrainerHooks } from '../loop';
+import { type MetricName, MetricsLogger } from '../metrics';
 import { AdamW } from '../optim';
-import { loadPpoState, type PpoState, savePpoState } from './checkpoint';
 import { type PpoConfig, resolvePpoConfig } from './config';
 import { AdaptiveKlController, computeGae, klPerToken, maskedWhiten, tokenRewards } from './core';
 import { type PpoMetrics, ppoMetrics, type SampleRow } from './metrics';
@@ -27,28 +35,37 @@ export type PromptSource =
   | number[][]
   | ((batchSize: number, rng: Rng, update: number) => number[][]);
 
-export interface PpoHooks {
-  /** Receives every update's metrics (e.g. a JSONL MetricsLogger). */
-  log?: (metrics: PpoMetrics, step: number) => void;
+/** What one update produced, for hooks that derive their own metrics (PIT RL's gap statistics). */
+export interface UpdateInfo {
+  step: number;
+  queries: number[][];
+  responses: number[][];
+  finished: boolean[];
+  /** Reward-function scores before the missing-EOS penalty. */
+  rawScores: Float32Array;
+}
+
+export interface PpoOptions extends TrainerHooks {
+  /**
+   * Run directory: `ppo.ckpt.safetensors` and `ppo.metrics.jsonl` go here, and a run finding a
+   * checkpoint of the same config resumes from it. Without it nothing is written.
+   */
+  dir?: string;
+  /** Stage name for files, checkpoints and errors. @defaultValue 'ppo' */
+  stage?: string;
   /** Receives the (prompt, response, score) table every `sampleInterval` updates. */
-  samples?: (rows: SampleRow[], step: number) => void;
-  /** Renders token ids for the sample table; ids are shown joined by spaces without it. */
+  onSamples?: (rows: SampleRow[], step: number) => void;
+  /** Renders token ids for the sample table; ids are joined by spaces without it. */
   decode?: (ids: number[]) => string;
-  /** Stage checkpoint directory: resumed from when it holds a checkpoint, written to otherwise. */
-  checkpointDir?: string;
-  /** Called after each update with the rollout's extras (PIT RL adds its own metrics here). */
-  afterUpdate?: (info: {
-    step: number;
-    queries: number[][];
-    responses: number[][];
-    scores: Float32Array;
-  }) => void;
+  /** Extra metrics merged into each update's row before it is logged (e.g. `pit/*`). */
+  extraMetrics?: (info: UpdateInfo) => Partial<Record<MetricName, number>>;
 }
 
 export interface PpoResult {
   updates: number;
   episodes: number;
   klCoef: number;
+  /** Metrics of the updates run in this call (a resumed run starts after the checkpoint). */
   history: PpoMetrics[];
 }
 
@@ -63,35 +80,46 @@ export function drawPrompts(pool: number[][], n: number, rng: Rng): number[][] {
     .map((i) => pool[i]!);
 }
 
-/** Runs PPO for `config.totalUpdates` updates; resumes from `hooks.checkpointDir` when possible. */
+/** Runs PPO for `config.totalUpdates` updates; resumes from `options.dir` when it holds a checkpoint. */
 export async function trainPpo(
   models: PpoModels,
   prompts: PromptSource,
   reward: RewardFn,
   config: Partial<PpoConfig> = {},
-  hooks: PpoHooks = {},
+  options: PpoOptions = {},
 ): Promise<PpoResult> {
   const c = resolvePpoConfig(config);
+  const stage = options.stage ?? 'ppo';
   const rngs = {
-    prompts: runtime.rng('ppo.prompts'),
-    sample: runtime.rng('ppo.sample'),
-    shuffle: runtime.rng('ppo.shuffle'),
+    prompts: runtime.rng(`${stage}.prompts`),
+    sample: runtime.rng(`${stage}.sample`),
+    shuffle: runtime.rng(`${stage}.shuffle`),
   };
   const optimizer = new AdamW([...models.policy.variables(), ...models.critic.variables()], {
     lr: c.lr,
     maxGradNorm: c.maxGradNorm,
   });
-  const klCtl = new AdaptiveKlController(c.klCoef, c.klTarget, c.klHorizon);
-  let state: PpoState = { update: 0, episode: 0, klCoef: c.klCoef, rngs: {} };
-  const resumed = hooks.checkpointDir
-    ? loadPpoState(hooks.checkpointDir, models, optimizer, rngs)
-    : undefined;
-  if (resumed) state = resumed;
-  klCtl.value = state.klCoef;
+  const objects: StageObjects = {
+    models: { policy: models.policy.params, critic: criticParams(models.critic) },
+    optimizers: { ppo: optimizer },
+    rngs,
+  };
+  const files = options.dir ? stageFiles(options.dir, stage) : undefined;
+  const hash = configHash(c);
+  const ckpt = files && latestStageCheckpoint(files.checkpoint, { stage, configHash: hash });
+  if (ckpt) restoreStageCheckpoint(ckpt, objects);
+  let update = ckpt?.counters.update ?? 0;
+  let episode = ckpt?.counters.episode ?? 0;
+  const klCtl = new AdaptiveKlController(
+    Number(ckpt?.extra?.klCoef ?? c.klCoef),
+    c.klTarget,
+    c.klHorizon,
+  );
+  const logger = files && new MetricsLogger(files.metrics, { resumeAt: ckpt ? update : undefined });
   const history: PpoMetrics[] = [];
-  const decode = hooks.decode ?? ((ids: number[]) => ids.join(' '));
+  const decode = options.decode ?? ((ids: number[]) => ids.join(' '));
   try {
-    for (let update = state.update; update < c.totalUpdates; update++) {
+    for (; update < c.totalUpdates; update++) {
       const start = performance.now();
       const step = update + 1;
       // 1. Rollout: sample responses with the KV cache and cut them after EOS.
@@ -114,63 +142,63 @@ export async function trainPpo(
       const rewards = c.whitenRewards ? maskedWhiten(tr.rewards, mask, false) : tr.rewards;
       const gae = computeGae(rewards, ro.values, mask, shape, c.gamma, c.lam);
       const advantages = maskedWhiten(gae.advantages, mask);
-      // 6. PPO epochs over shuffled minibatches.
-      const lr = c.lrAnneal ? c.lr * (1 - update / c.totalUpdates) : c.lr;
-      const stats = ppoEpochs(
-        models,
-        optimizer,
-        {
-          packed: ro.packed,
-          logprobs: ro.logprobs,
-          values: ro.values,
-          advantages,
-          returns: gae.returns,
-        },
-        c,
-        rngs.shuffle,
-        lr,
-        `update ${step}`,
-      );
+      // 6. PPO epochs over shuffled minibatches (NaN/Inf stops here, naming the update).
+      const lr = lrAt(update, c.totalUpdates, c.lr, c.lrSchedule);
+      const batch = { ...ro, advantages, returns: gae.returns };
+      const stats = ppoEpochs(models, optimizer, batch, c, rngs.shuffle, lr, step);
       // 7. Log, sample table, adaptive KL, checkpoint.
-      state.episode += B;
-      const metrics = ppoMetrics(
-        {
-          shape,
-          kl,
-          nonScore: tr.nonScore,
-          scores: tr.scores,
-          logprobs: ro.logprobs,
-          responseLengths: ro.responses.map((r) => r.length),
-          finished: ro.finished,
-        },
-        stats,
-        {
-          klCoef: klCtl.value,
-          lr,
-          episode: state.episode,
-          eps: (B * 1000) / (performance.now() - start),
-        },
-      );
+      episode += B;
+      const lengths = ro.responses.map((r) => r.length);
+      const summary = { ...tr, shape, kl, logprobs: ro.logprobs, finished: ro.finished };
+      const metrics = ppoMetrics({ ...summary, responseLengths: lengths }, stats, {
+        klCoef: klCtl.value,
+        lr,
+        episode,
+        eps: (B * 1000) / (performance.now() - start),
+      });
       history.push(metrics);
-      hooks.log?.(metrics, step);
-      hooks.afterUpdate?.({ step, queries, responses: ro.responses, scores: ro.scores });
-      if (hooks.samples && c.sampleInterval > 0 && step % c.sampleInterval === 0) {
+      const info = {
+        step,
+        queries,
+        responses: ro.responses,
+        finished: ro.finished,
+        rawScores: ro.scores,
+      };
+      const row = { step, ...metrics, ...options.extraMetrics?.(info) };
+      logger?.log(row);
+      options.onLog?.(row);
+      options.onProgress?.(step, c.totalUpdates);
+      if (options.onSamples && c.sampleInterval > 0 && step % c.sampleInterval === 0) {
         const rows = ro.responses.slice(0, c.sampleRows).map((r, b) => ({
           prompt: decode(queries[b]!),
           response: decode(r),
           score: tr.scores[b]!,
         }));
-        hooks.samples(rows, step);
+        options.onSamples(rows, step);
       }
       if (c.klTarget > 0) klCtl.update(metrics['objective/kl'], B);
-      state = { ...state, update: step, klCoef: klCtl.value };
-      const last = step === c.totalUpdates;
-      if (hooks.checkpointDir && (last || (c.saveInterval > 0 && step % c.saveInterval === 0))) {
-        savePpoState(hooks.checkpointDir, state, models, optimizer, rngs);
+      const due = step === c.totalUpdates || (c.saveInterval > 0 && step % c.saveInterval === 0);
+      if (files && due) {
+        saveStageCheckpoint(files.checkpoint, objects, {
+          stage,
+          configHash: hash,
+          counters: { update: step, episode },
+          extra: { klCoef: klCtl.value },
+        });
+        options.onCheckpoint?.(files.checkpoint, step);
       }
     }
   } finally {
     optimizer.dispose();
   }
-  return { updates: state.update, episodes: state.episode, klCoef: klCtl.value, history };
+  return { updates: update, episodes: episode, klCoef: klCtl.value, history };
+}
+
+/** The critic's trainable variables by name, for checkpoints. */
+function criticParams(critic: ValueModel): Map<string, import('@tensorflow/tfjs').Variable> {
+  return new Map([
+    ...critic.trunk.params,
+    ['head.weight', critic.headWeight],
+    ['head.bias', critic.headBias],
+  ]);
 }

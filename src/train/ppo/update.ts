@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Gpt } from '../../models';
 import { tokenLogProbs } from '../../models';
 import type { Rng } from '../../runtime';
+import { guardedStep } from '../loop';
 import type { AdamW } from '../optim';
 import type { PpoConfig } from './config';
 import { clippedPolicyLoss, clippedValueLoss, entropyFromLogits, maskedMeanT } from './losses';
@@ -45,8 +46,9 @@ const STAT_KEYS = [
 ] as const;
 
 /**
- * Runs `ppoEpochs` × `nMinibatches` optimiser steps on `batch`. `label` names the update in
- * errors so a NaN can be traced to its step. Leaves no tensors behind.
+ * Runs `ppoEpochs` × `nMinibatches` optimiser steps on `batch`. `step` (the 1-based PPO update)
+ * names the update in a `NonFiniteError`, raised before a NaN/Inf reaches the weights. Leaves no
+ * tensors behind.
  */
 export function ppoEpochs(
   models: { policy: Gpt; critic: ValueModel },
@@ -55,7 +57,7 @@ export function ppoEpochs(
   config: PpoConfig,
   rng: Rng,
   lr: number,
-  label: string,
+  step: number,
 ): UpdateStats {
   const { B, R } = batch.packed;
   const mbSize = B / config.nMinibatches;
@@ -69,7 +71,6 @@ export function ppoEpochs(
     entropy: [],
     gradNorm: [],
   };
-  const vars = optimizer.vars;
   for (let epoch = 0; epoch < config.ppoEpochs; epoch++) {
     const order = rng.shuffle(Array.from({ length: B }, (_, i) => i));
     for (let start = 0; start < B; start += mbSize) {
@@ -77,47 +78,43 @@ export function ppoEpochs(
       const mb = selectRows(batch.packed, rows);
       const N = mb.B * R;
       const t = (a: Float32Array) => tf.tensor1d(pickRows(a, rows, R)); // [mb*R]
-      let kept: tf.Tensor | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const mask = tf.tensor1d(mb.mask);
-        const { logits, targets } = responseLogits(models.policy, mb, config.temperature);
-        const logp = tokenLogProbs(logits, targets);
-        const pl = clippedPolicyLoss(
-          logp,
-          t(batch.logprobs),
-          t(batch.advantages),
-          mask,
-          config.clipRange,
-        );
-        const vpred = models.critic.head(responseHidden(models.critic.trunk, mb)).reshape([N]);
-        const vl = clippedValueLoss(
-          vpred as tf.Tensor1D,
-          t(batch.values),
-          t(batch.returns),
-          mask,
-          config.clipRangeValue,
-        );
-        const entropy = maskedMeanT(entropyFromLogits(logits), mask);
-        kept = tf.keep(
-          tf.stack([pl.loss, vl.loss, pl.clipfrac, vl.clipfrac, pl.approxkl, pl.ratio, entropy]),
-        );
-        return pl.loss.add(vl.loss.mul(config.vfCoef)) as tf.Scalar;
-      }, vars);
-      const loss = value.dataSync()[0]!;
-      value.dispose();
-      const values = kept!.dataSync();
-      kept!.dispose();
-      if (!Number.isFinite(loss)) {
-        tf.dispose(Object.values(grads));
-        throw new Error(
-          `PPO: non-finite loss (${loss}) at ${label}, epoch ${epoch}, minibatch ${start / mbSize}`,
-        );
-      }
-      const { gradNorm } = optimizer.apply(
-        vars.map((v) => grads[v.name]!),
-        lr,
+      const r = guardedStep(
+        optimizer,
+        () => {
+          const mask = tf.tensor1d(mb.mask);
+          const { logits, targets } = responseLogits(models.policy, mb, config.temperature);
+          const logp = tokenLogProbs(logits, targets);
+          const pl = clippedPolicyLoss(
+            logp,
+            t(batch.logprobs),
+            t(batch.advantages),
+            mask,
+            config.clipRange,
+          );
+          const vpred = models.critic.head(responseHidden(models.critic.trunk, mb)).reshape([N]);
+          const vl = clippedValueLoss(
+            vpred as tf.Tensor1D,
+            t(batch.values),
+            t(batch.returns),
+            mask,
+            config.clipRangeValue,
+          );
+          const entropy = maskedMeanT(entropyFromLogits(logits), mask);
+          const stats = tf.stack([
+            pl.loss,
+            vl.loss,
+            pl.clipfrac,
+            vl.clipfrac,
+            pl.approxkl,
+            pl.ratio,
+            entropy,
+          ]);
+          return { loss: pl.loss.add(vl.loss.mul(config.vfCoef)) as tf.Scalar, aux: { stats } };
+        },
+        { stage: 'ppo', step, lr },
       );
-      for (const [i, k] of STAT_KEYS.entries()) stats[k].push(values[i]!);
+      for (const [i, k] of STAT_KEYS.entries()) stats[k].push(r.aux.stats[i]!);
+      const gradNorm = r.gradNorm;
       stats.gradNorm.push(gradNorm);
     }
   }
