@@ -1,0 +1,193 @@
+/**
+ * The pipeline's configuration and its three profiles. Each stage reads one section; a section's
+ * canonical JSON is part of that stage's cache key, so editing one section recomputes exactly that
+ * stage and what depends on it.
+ *
+ * Sizes are our own (the paper gives no hyperparameters): `default` fits the whole pipeline in
+ * ~15 minutes on a 2-core CPU, `smoke` in ~3 minutes for CI, `full` is sized for a GPU.
+ */
+import type { GptConfig } from '../models';
+
+export type Profile = 'smoke' | 'default' | 'full';
+export const PROFILES: readonly Profile[] = ['smoke', 'default', 'full'];
+
+export interface TrainSection {
+  /** Optimizer steps. */
+  steps: number;
+  batchSize: number;
+  lr: number;
+}
+
+export interface PpoSection {
+  /** PPO iterations (rollout + update). */
+  iterations: number;
+  /** Prompts per rollout. */
+  batchSize: number;
+  lr: number;
+  /** KL coefficient β of the per-token penalty. */
+  klCoef: number;
+  /** Rollout temperature. */
+  temperature: number;
+}
+
+export interface PipelineConfig {
+  data: {
+    /** `synthetic` (bundled) or a file loaded with `format`. */
+    source: string;
+    format?: string;
+    /** Training pairs used at most (0 = all). */
+    maxTrain: number;
+    /** Test prompts evaluated. */
+    evalSize: number;
+  };
+  /** Size of M_P, M_PIT, R_P and R_PIT. */
+  model: Partial<GptConfig>;
+  /** Size of the independent judge reward model (trained on held-out pairs, another seed). */
+  judgeModel: Partial<GptConfig>;
+  sft: TrainSection;
+  reward: TrainSection;
+  judge: TrainSection;
+  /** RLHF of M_P against R_P. */
+  rlhf: PpoSection;
+  /** PIT RL of M_PIT against R_PIT; `rounds` is the curriculum (0: y_ref = y_l; 1: y_ref ~ M_P^RL). */
+  pitRl: PpoSection & { rounds: number[] };
+  /** Self-improvement inference and the evaluation grid. */
+  improve: {
+    iterations: number;
+    temperature: number;
+    gapThreshold: number;
+    maxNewTokens: number;
+    temperatures: number[];
+    /** Bootstrap resamples for confidence intervals. */
+    bootstrap: number;
+  };
+}
+
+const SMOKE: PipelineConfig = {
+  data: { source: 'synthetic', maxTrain: 400, evalSize: 48 },
+  model: { vocabSize: 160, blockSize: 80, nLayer: 2, nHead: 2, nEmbd: 48 },
+  judgeModel: { vocabSize: 160, blockSize: 80, nLayer: 1, nHead: 2, nEmbd: 32 },
+  sft: { steps: 60, batchSize: 16, lr: 3e-3 },
+  reward: { steps: 40, batchSize: 16, lr: 1e-3 },
+  judge: { steps: 40, batchSize: 16, lr: 1e-3 },
+  rlhf: { iterations: 3, batchSize: 16, lr: 1e-4, klCoef: 0.05, temperature: 1 },
+  pitRl: { iterations: 3, batchSize: 16, lr: 1e-4, klCoef: 0.05, temperature: 1, rounds: [0, 1] },
+  improve: {
+    iterations: 2,
+    temperature: 0.4,
+    gapThreshold: 0,
+    maxNewTokens: 20,
+    temperatures: [0.4, 1.0],
+    bootstrap: 200,
+  },
+};
+
+const DEFAULT: PipelineConfig = {
+  data: { source: 'synthetic', maxTrain: 0, evalSize: 200 },
+  model: { vocabSize: 160, blockSize: 80, nLayer: 3, nHead: 4, nEmbd: 96 },
+  judgeModel: { vocabSize: 160, blockSize: 80, nLayer: 2, nHead: 2, nEmbd: 64 },
+  sft: { steps: 600, batchSize: 32, lr: 2e-3 },
+  reward: { steps: 400, batchSize: 32, lr: 5e-4 },
+  judge: { steps: 300, batchSize: 32, lr: 5e-4 },
+  rlhf: { iterations: 30, batchSize: 32, lr: 3e-5, klCoef: 0.05, temperature: 1 },
+  pitRl: { iterations: 30, batchSize: 32, lr: 3e-5, klCoef: 0.05, temperature: 1, rounds: [0, 1] },
+  improve: {
+    iterations: 5,
+    temperature: 0.4,
+    gapThreshold: 0,
+    maxNewTokens: 24,
+    temperatures: [0.2, 0.4, 0.6, 0.8, 1.0],
+    bootstrap: 2000,
+  },
+};
+
+const FULL: PipelineConfig = {
+  ...DEFAULT,
+  data: { source: 'synthetic', maxTrain: 0, evalSize: 202 },
+  model: { vocabSize: 160, blockSize: 96, nLayer: 6, nHead: 8, nEmbd: 256 },
+  judgeModel: { vocabSize: 160, blockSize: 96, nLayer: 4, nHead: 4, nEmbd: 128 },
+  sft: { steps: 3000, batchSize: 64, lr: 1e-3 },
+  reward: { steps: 2000, batchSize: 64, lr: 3e-4 },
+  judge: { steps: 1500, batchSize: 64, lr: 3e-4 },
+  rlhf: { iterations: 200, batchSize: 64, lr: 1e-5, klCoef: 0.05, temperature: 1 },
+  pitRl: { iterations: 200, batchSize: 64, lr: 1e-5, klCoef: 0.05, temperature: 1, rounds: [0, 1] },
+};
+
+export function profileConfig(profile: Profile): PipelineConfig {
+  const table = { smoke: SMOKE, default: DEFAULT, full: FULL };
+  if (!(profile in table)) {
+    throw new Error(`Unknown profile '${profile}'. Known: ${PROFILES.join(', ')}`);
+  }
+  return structuredClone(table[profile]);
+}
+
+/**
+ * Applies `overrides` (same shape, any depth) to a profile, rejecting unknown keys and values of
+ * the wrong type before any work starts, with the dotted key in the message.
+ */
+export function resolvePipelineConfig(profile: Profile, overrides: unknown = {}): PipelineConfig {
+  const base = profileConfig(profile);
+  merge(base as unknown as Record<string, unknown>, overrides, 'config');
+  validate(base);
+  return base;
+}
+
+function merge(target: Record<string, unknown>, patch: unknown, at: string): void {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
+    throw new Error(`${at}: expected an object, got ${JSON.stringify(patch)}`);
+  }
+  for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
+    const path = `${at}.${key}`;
+    if (!(key in target) && !isOptionalKey(at, key)) {
+      throw new Error(`Unknown config key '${path}'. Known: ${Object.keys(target).join(', ')}`);
+    }
+    const current = target[key];
+    if (current !== null && typeof current === 'object' && !Array.isArray(current)) {
+      merge(current as Record<string, unknown>, value, path);
+    } else if (current !== undefined && typeof current !== typeof value) {
+      throw new Error(
+        `Config key '${path}' must be a ${typeof current}, got ${JSON.stringify(value)}`,
+      );
+    } else if (Array.isArray(current) && !Array.isArray(value)) {
+      throw new Error(`Config key '${path}' must be an array, got ${JSON.stringify(value)}`);
+    } else {
+      target[key] = value;
+    }
+  }
+}
+
+/** Keys that exist only when set (optional in the type). */
+function isOptionalKey(at: string, key: string): boolean {
+  const optional: Record<string, string[]> = {
+    'config.data': ['format'],
+    'config.model': ['mlpRatio', 'initStd'],
+    'config.judgeModel': ['mlpRatio', 'initStd'],
+  };
+  return optional[at]?.includes(key) ?? false;
+}
+
+function validate(c: PipelineConfig): void {
+  const positive: Array<[string, number]> = [
+    ['sft.steps', c.sft.steps],
+    ['reward.steps', c.reward.steps],
+    ['judge.steps', c.judge.steps],
+    ['rlhf.iterations', c.rlhf.iterations],
+    ['pitRl.iterations', c.pitRl.iterations],
+    ['improve.iterations', c.improve.iterations],
+    ['data.evalSize', c.data.evalSize],
+  ];
+  for (const [key, value] of positive) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new Error(`Config key '${key}' must be a positive integer, got ${value}`);
+    }
+  }
+  if (c.pitRl.rounds.length === 0 || c.pitRl.rounds.some((r) => r !== 0 && r !== 1)) {
+    throw new Error(
+      `Config key 'pitRl.rounds' must list rounds 0 and/or 1, got [${c.pitRl.rounds}]`,
+    );
+  }
+  for (const t of [c.improve.temperature, ...c.improve.temperatures]) {
+    if (!(t > 0 && t <= 2))
+      throw new Error(`Config key 'improve.temperature(s)' must be in (0, 2], got ${t}`);
+  }
+}

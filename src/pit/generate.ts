@@ -1,0 +1,126 @@
+/**
+ * Text-level generation and scoring on top of the models: responses from a policy (M_P, M_PIT,
+ * the Self-Refine model), R_P and R_PIT scores of text, all in fixed-size batches.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { SPECIAL_IDS, type Tokenizer } from '../data';
+import { type Gpt, sample } from '../models';
+import type { RewardModel } from '../models/reward';
+import type { Rng } from '../runtime';
+import { padRight, policyPrompt, rpInput, rpitInput } from '../train/batches';
+
+export interface GenerateOptions {
+  temperature: number;
+  maxNewTokens: number;
+  /** Rows per sampling batch. @defaultValue 64 */
+  batchSize?: number;
+  rng: Rng;
+}
+
+/** Decodes sampled tokens up to (not including) EOS. */
+export function decodeResponse(tok: Tokenizer, tokens: readonly number[]): string {
+  const end = tokens.indexOf(SPECIAL_IDS.eos);
+  return tok.decode(end < 0 ? tokens : tokens.slice(0, end));
+}
+
+/** Samples one response per query (token ids, e.g. from `policyPrompt`), as text. */
+export function generate(
+  model: Gpt,
+  tok: Tokenizer,
+  queries: readonly number[][],
+  options: GenerateOptions,
+): string[] {
+  const batch = options.batchSize ?? 64;
+  const out: string[] = [];
+  for (let i = 0; i < queries.length; i += batch) {
+    const chunk = queries.slice(i, i + batch) as number[][];
+    const room = model.config.blockSize - Math.max(...chunk.map((q) => q.length));
+    const { tokens } = sample(model, chunk, {
+      maxNewTokens: Math.max(1, Math.min(options.maxNewTokens, room)),
+      temperature: options.temperature,
+      eosId: SPECIAL_IDS.eos,
+      padId: SPECIAL_IDS.pad,
+      rng: options.rng,
+    });
+    out.push(...tokens.map((t) => decodeResponse(tok, t)));
+  }
+  return out;
+}
+
+/** M_P's responses to prompts x. */
+export function respond(
+  model: Gpt,
+  tok: Tokenizer,
+  xs: readonly string[],
+  options: GenerateOptions,
+): string[] {
+  return generate(
+    model,
+    tok,
+    xs.map((x) => policyPrompt(tok, x)),
+    options,
+  );
+}
+
+/** M_PIT's improvements of `ys` for prompts `xs`: y' ~ M_PIT(x, y). */
+export function improveOnce(
+  model: Gpt,
+  tok: Tokenizer,
+  xs: readonly string[],
+  ys: readonly string[],
+  options: GenerateOptions,
+): string[] {
+  return generate(
+    model,
+    tok,
+    xs.map((x, i) => policyPrompt(tok, x, ys[i]!)),
+    options,
+  );
+}
+
+/** Scores token rows with a reward model (normalised), in batches; rows are right-padded. */
+function scoreRows(rm: RewardModel, rows: number[][], batchSize = 128): Float32Array {
+  const out = new Float32Array(rows.length);
+  for (let i = 0; i < rows.length; i += batchSize) {
+    const p = padRight(rows.slice(i, i + batchSize), rm.trunk.config.blockSize);
+    const scores = tf.tidy(() => {
+      const ids = tf.tensor2d(p.ids, [p.B, p.T], 'int32');
+      return rm.scores(ids, p.lastIndex);
+    });
+    out.set(scores.dataSync(), i);
+    scores.dispose();
+  }
+  return out;
+}
+
+/** R_P(x, y) for each row. */
+export function scoreRp(
+  rm: RewardModel,
+  tok: Tokenizer,
+  xs: readonly string[],
+  ys: readonly string[],
+): Float32Array {
+  return scoreRows(
+    rm,
+    xs.map((x, i) => rpInput(tok, x, ys[i]!)),
+  );
+}
+
+/** R_PIT(x, y, y_ref): how much better `ys` are than `refs`, for each row. */
+export function scoreGap(
+  rm: RewardModel,
+  tok: Tokenizer,
+  xs: readonly string[],
+  ys: readonly string[],
+  refs: readonly string[],
+): Float32Array {
+  if (rm.kind === 'rpit-diff') {
+    const a = scoreRp(rm, tok, xs, ys);
+    const b = scoreRp(rm, tok, xs, refs);
+    return a.map((v, i) => v - b[i]!);
+  }
+  return scoreRows(
+    rm,
+    xs.map((x, i) => rpitInput(tok, x, ys[i]!, refs[i]!)),
+  );
+}
