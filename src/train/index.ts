@@ -4,3 +4,5 @@ export * from './config';
 export * from './loop';
 export * from './metrics';
 export { AdamW, type AdamWConfig, DEFAULT_ADAMW } from './optim';
+export * from './pit_rl';
+export * from './ppo';

@@ -233,16 +233,10 @@ export function rowSums(values: ArrayLike<number>, shape: [number, number]): Flo
   return out;
 }
 
-/** Plain mean of an array (0 when empty). */
-export function mean(values: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < values.length; i++) s += values[i]!;
-  return values.length ? s / values.length : 0;
-}
-
 /** Unbiased variance of an array (0 below two entries), as torch's `var()` for `val/ratio_var`. */
-export function variance(values: ArrayLike<number>): number {
-  const m = mean(values);
+export function unbiasedVar(values: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) m += values[i]! / values.length;
   let s = 0;
   for (let i = 0; i < values.length; i++) s += (values[i]! - m) ** 2;
   return values.length > 1 ? s / (values.length - 1) : 0;

@@ -3,7 +3,8 @@
  * the length/termination diagnostics that catch length drift and missing-EOS reward hacking.
  * `_avg` keys are means over PPO epochs × minibatches.
  */
-import { mean, rowSums, variance } from './core';
+import { meanOf as mean } from '../loop';
+import { rowSums, unbiasedVar } from './core';
 import type { UpdateStats } from './update';
 
 /** The metric keys of one PPO update. */
@@ -78,7 +79,7 @@ export function ppoMetrics(
     'loss/value_avg': mean(u.vfLoss),
     'val/clipfrac_avg': mean(u.vfClipfrac),
     'val/ratio': mean(u.ratio),
-    'val/ratio_var': variance(u.ratio),
+    'val/ratio_var': unbiasedVar(u.ratio),
     'val/num_eos_tokens': eos,
     'response/length_mean': mean(r.responseLengths),
     'response/eos_rate': r.finished.length ? eos / r.finished.length : 0,
