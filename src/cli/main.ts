@@ -2,6 +2,7 @@
 import { runtime } from '../runtime';
 import { benchCommand } from './bench';
 import { dataCommand } from './data';
+import { installCommand, notebookCommand } from './kernel';
 
 const USAGE = `usage: pitlab <command> [options]
 
@@ -9,6 +10,8 @@ commands:
   info            show the tensor runtime (backend, versions, memory)
   bench [--json]  benchmark training, sampling and matmul against PyTorch
   data synth|inspect  write the synthetic task; load and validate a preference file
+  install [--user|--prefix DIR]  install the Jupyter kernelspec 'pitlab'
+  notebook [--lab]  start Jupyter on notebooks/ with the pitlab kernel
   run             run the PIT pipeline (not yet available)
 `;
 
@@ -24,6 +27,10 @@ export async function main(argv: string[]): Promise<number> {
       return benchCommand(rest);
     case 'data':
       return dataCommand(rest);
+    case 'install':
+      return installCommand(rest);
+    case 'notebook':
+      return notebookCommand(rest);
     case undefined:
     case '-h':
     case '--help':
