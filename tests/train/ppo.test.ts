@@ -167,6 +167,32 @@ test('rollout log-probs of a left-padded batch equal each row scored alone', () 
   disposeAll({ policy, ref, critic });
 });
 
+test('critic from a reward model: copied weights (not shared), offset folded into the bias', () => {
+  const trunk = new Gpt(TINY, undefined, 'rm.trunk');
+  const w = tf.fill([TINY.nEmbd, 1], 0.5);
+  const b = tf.tensor1d([2]);
+  const before = tf.memory().numTensors;
+  const critic = ValueModel.fromTrunk({ trunk, headWeight: w, headBias: b, offset: 1.5 });
+  assert.is(
+    tf.memory().numTensors - before,
+    trunk.variables().length + 2,
+    'only the copies are new',
+  );
+  assert.ok(Math.abs(critic.headBias.dataSync()[0]! - 0.5) < 1e-6);
+  const zeros = tf.zeros([V, TINY.nEmbd]);
+  trunk.params.get('wte')!.assign(zeros);
+  assert.ok(
+    critic.trunk.params
+      .get('wte')!
+      .dataSync()
+      .some((x) => x !== 0),
+    'trunk is a copy',
+  );
+  tf.dispose([w, b, zeros]);
+  trunk.dispose();
+  critic.dispose();
+});
+
 const TOY_CONFIG: Partial<PpoConfig> = {
   totalUpdates: 30,
   batchSize: 32,

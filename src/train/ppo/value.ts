@@ -11,6 +11,8 @@ export interface ScalarHeadSource {
   trunk: Gpt;
   headWeight: tf.Tensor; // [C, 1]
   headBias: tf.Tensor; // [1]
+  /** Normalisation subtracted from the source's scores; folded into the critic's bias. */
+  offset?: number;
 }
 
 /**
@@ -45,7 +47,11 @@ export class ValueModel {
     const copies = new Map(
       [...source.trunk.params].map(([name, v]) => [name, ownVariable(v.clone())]),
     );
-    return new ValueModel(new Gpt(source.trunk.config, copies), source.headWeight, source.headBias);
+    // Fold the reward's offset into the bias so V starts on the normalised score scale PPO uses.
+    const bias = tf.tidy(() => source.headBias.sub(source.offset ?? 0));
+    const critic = new ValueModel(new Gpt(source.trunk.config, copies), source.headWeight, bias);
+    bias.dispose();
+    return critic;
   }
 
   variables(): tf.Variable[] {
