@@ -9,6 +9,18 @@ export {
   type ParamMap,
   paramShapes,
 } from './gpt';
+export { pickPositions, positionOneHot, ScalarHead } from './heads';
 export { lmLoss, maskedCrossEntropy, sequenceLogProbs, tokenLogProbs } from './loss';
+export {
+  bradleyTerryLoss,
+  copyTrunk,
+  loadRewardModel,
+  type PairingScores,
+  type PitLoss,
+  pitRankingLoss,
+  type RewardKind,
+  RewardModel,
+  saveRewardModel,
+} from './reward';
 export { loadSafetensors, type StTensor, saveSafetensors, writeFileAtomic } from './safetensors';
 export { type SampleOptions, type SampleResult, sample, sampleToken } from './sample';

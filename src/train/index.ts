@@ -6,3 +6,8 @@ export * from './metrics';
 export { AdamW, type AdamWConfig, DEFAULT_ADAMW } from './optim';
 export * from './pit_rl';
 export * from './ppo';
+export * from './batches';
+export * from './driver';
+export * from './reward';
+export * from './reward_metrics';
+export * from './sft';

@@ -1,0 +1,72 @@
+/**
+ * A scalar head on the GPT trunk, read at one position per row. The position is picked by a
+ * one-hot product over time rather than a gather, so the backward pass is a dense multiply on
+ * every backend (gather's gradient is an UnsortedSegmentSum, slow on wasm).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../runtime';
+
+/** Linear C → 1 with names `score.weight` [C, 1] and `score.bias` [1]. */
+export class ScalarHead {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+
+  /**
+   * Fresh head: N(0, 1/√(C+1)) weights as in Ziegler et al. (rlhf-practice §4.9), zero bias. With
+   * `weight`/`bias`, copies them (the variables own their own memory).
+   */
+  constructor(C: number, init: { rng?: Rng; weight?: tf.Tensor; bias?: tf.Tensor } = {}) {
+    const std = 1 / Math.sqrt(C + 1);
+    const w = init.weight
+      ? init.weight.reshape([C, 1])
+      : tf.tensor2d(
+          Float32Array.from({ length: C }, () => (init.rng?.normal() ?? 0) * std),
+          [C, 1],
+        );
+    const b = init.bias ? init.bias.reshape([1]) : tf.zeros([1]);
+    this.weight = tf.variable(w, true);
+    this.bias = tf.variable(b, true);
+    tf.dispose([w, b]);
+  }
+
+  params(): Map<string, tf.Variable> {
+    return new Map([
+      ['score.weight', this.weight],
+      ['score.bias', this.bias],
+    ]);
+  }
+
+  /** pooled [N, C] → [N]. */
+  apply(pooled: tf.Tensor2D): tf.Tensor1D {
+    return tf.tidy(() => {
+      const N = pooled.shape[0];
+      return tf
+        .matMul(pooled, this.weight as tf.Tensor2D)
+        .add(this.bias)
+        .reshape([N]) as tf.Tensor1D;
+    });
+  }
+
+  dispose(): void {
+    tf.dispose([this.weight, this.bias]);
+  }
+}
+
+/** One-hot [B, T] selecting column `index[b]` in row b. */
+export function positionOneHot(index: readonly number[], T: number): tf.Tensor2D {
+  const data = new Float32Array(index.length * T);
+  index.forEach((t, b) => {
+    if (!(t >= 0 && t < T))
+      throw new Error(`positionOneHot: index ${t} of row ${b} is outside [0, ${T})`);
+    data[b * T + t] = 1;
+  });
+  return tf.tensor2d(data, [index.length, T]);
+}
+
+/** Hidden state of each row at its selected position: hidden [B, T, C], onehot [B, T] → [B, C]. */
+export function pickPositions(hidden: tf.Tensor3D, onehot: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [B, T] = onehot.shape;
+    return hidden.mul(onehot.reshape([B, T, 1])).sum(1) as tf.Tensor2D; // [B, C]
+  });
+}

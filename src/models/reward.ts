@@ -1,0 +1,184 @@
+/**
+ * Reward models: a GPT trunk with a scalar head read at the last real token (EOS) of each row.
+ * One class serves R_P(x, y) and R_PIT(x, y, y_ref); the layouts are in `train/batches.ts`.
+ *
+ * Normalisation is a stored `offset` subtracted from every raw score:
+ * - R_P: the mean raw score of reference responses, so they score mean 0 ([N+] uses SFT
+ *   demonstrations; `normaliseReward` uses the training pairs' chosen responses).
+ * - R_PIT: the mean raw self-gap r(x, y, y) over training responses, so r(x, y, y) ≈ 0. A shift
+ *   rather than antisymmetrising (r(a,b) − r(b,a))/2: it keeps one forward pass per score in PPO
+ *   and leaves what the five-constraint loss learned about r(w,w) vs r(l,l) intact.
+ * - 'rpit-diff' (the ablation R_PIT := R_P(x,y) − R_P(x,y_ref)) is an R_P-layout model whose
+ *   gaps are differences; its self-gap is exactly 0 and needs no offset.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { runtime } from '../runtime';
+import { type GptConfig, resolveGptConfig } from './config';
+import { type ForwardOptions, Gpt, type ParamMap } from './gpt';
+import { pickPositions, positionOneHot, ScalarHead } from './heads';
+import { loadSafetensors, type StTensor, saveSafetensors } from './safetensors';
+
+/** 'rp': R_P(x, y). 'rpit': R_PIT(x, y, y_ref). 'rpit-diff': R_P scores used as gaps. */
+export type RewardKind = 'rp' | 'rpit' | 'rpit-diff';
+
+const FORMAT = 'pitlab-reward/1';
+
+export class RewardModel {
+  readonly trunk: Gpt;
+  readonly head: ScalarHead;
+  /** Subtracted from raw scores (see the file header). */
+  offset = 0;
+
+  /**
+   * A reward model of `kind`. `trunk` is adopted (not copied): pass `copyTrunk(sft)` to start from
+   * an SFT model, the usual initialisation ([N], TRL), or a config for a fresh trunk.
+   */
+  constructor(
+    readonly kind: RewardKind,
+    trunk: Gpt | Partial<GptConfig>,
+    head?: ScalarHead,
+    seedLabel = `reward.${kind}.init`,
+  ) {
+    this.trunk = trunk instanceof Gpt ? trunk : new Gpt(trunk, undefined, `${seedLabel}.trunk`);
+    this.head =
+      head ?? new ScalarHead(this.trunk.config.nEmbd, { rng: runtime.rng(`${seedLabel}.head`) });
+  }
+
+  /** For `ValueModel.fromTrunk` (PPO's critic starts from the reward model). */
+  get headWeight(): tf.Tensor {
+    return this.head.weight;
+  }
+
+  get headBias(): tf.Tensor {
+    return this.head.bias;
+  }
+
+  /** Every trainable variable by name: trunk names as in `Gpt`, plus `score.weight/bias`. */
+  params(): Map<string, tf.Variable> {
+    return new Map([...this.trunk.params, ...this.head.params()]);
+  }
+
+  variables(): tf.Variable[] {
+    return [...this.params().values()];
+  }
+
+  /**
+   * Raw scores (no offset) read at `lastIndex[b]` of each row: ids [B, T] → [B]. Differentiable;
+   * caller owns the result. `options` pass through to the trunk (keyMask/positions for
+   * left-padded PPO batches).
+   */
+  rawScores(
+    ids: tf.Tensor2D,
+    lastIndex: readonly number[],
+    options: ForwardOptions = {},
+  ): tf.Tensor1D {
+    return tf.tidy(() => {
+      const { hidden } = this.trunk.forward(ids, options); // [B, T, C]
+      const onehot = positionOneHot(lastIndex, ids.shape[1]); // [B, T]
+      return this.head.apply(pickPositions(hidden, onehot)); // [B]
+    });
+  }
+
+  /** Normalised scores: `rawScores − offset`. */
+  scores(
+    ids: tf.Tensor2D,
+    lastIndex: readonly number[],
+    options: ForwardOptions = {},
+  ): tf.Tensor1D {
+    return tf.tidy(() => this.rawScores(ids, lastIndex, options).sub(this.offset) as tf.Tensor1D);
+  }
+
+  dispose(): void {
+    this.trunk.dispose();
+    this.head.dispose();
+  }
+}
+
+/** A trunk with copies of `model`'s weights (e.g. to start a reward model from M_P^SFT). */
+export function copyTrunk(model: Gpt): Gpt {
+  const params: ParamMap = new Map(
+    [...model.params].map(([name, v]) => [name, tf.variable(v.clone(), true)]),
+  );
+  return new Gpt(model.config, params);
+}
+
+/** Saves weights, kind, offset and trunk config in one safetensors file (atomic). */
+export function saveRewardModel(path: string, rm: RewardModel): void {
+  const tensors = new Map<string, StTensor>();
+  for (const [name, v] of rm.params()) {
+    tensors.set(name, { dtype: 'F32', shape: v.shape, data: v.dataSync() as Float32Array });
+  }
+  saveSafetensors(path, tensors, {
+    format: FORMAT,
+    kind: rm.kind,
+    offset: String(rm.offset),
+    config: JSON.stringify(rm.trunk.config),
+  });
+}
+
+export function loadRewardModel(path: string): RewardModel {
+  const file = loadSafetensors(path);
+  if (file.metadata.format !== FORMAT) {
+    throw new Error(`${path}: not a pitlab reward model (format '${file.metadata.format}')`);
+  }
+  const config = resolveGptConfig(JSON.parse(file.metadata.config ?? '{}'));
+  const take = (name: string) => {
+    const t = file.tensors.get(name);
+    if (!t) throw new Error(`${path}: missing tensor '${name}'`);
+    return tf.tensor(t.data, t.shape, 'float32');
+  };
+  const params: ParamMap = new Map();
+  for (const name of file.tensors.keys()) {
+    if (name.startsWith('score.')) continue;
+    const t = take(name);
+    params.set(name, tf.variable(t, true));
+    t.dispose();
+  }
+  const [w, b] = [take('score.weight'), take('score.bias')];
+  const head = new ScalarHead(config.nEmbd, { weight: w, bias: b });
+  tf.dispose([w, b]);
+  const rm = new RewardModel(file.metadata.kind as RewardKind, new Gpt(config, params), head);
+  rm.offset = Number(file.metadata.offset ?? 0);
+  return rm;
+}
+
+/** −log σ(d), elementwise (softplus(−d): stable for large |d|). */
+const negLogSigmoid = (d: tf.Tensor) => tf.softplus(d.neg());
+
+/** Bradley–Terry loss, mean over pairs: −log σ(r_chosen − r_rejected). */
+export function bradleyTerryLoss(chosen: tf.Tensor1D, rejected: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => negLogSigmoid(chosen.sub(rejected)).mean() as tf.Scalar);
+}
+
+/** R_PIT's loss variants (issue 4 §1); 'rp-difference' trains an R_P-layout model with BT. */
+export type PitLoss = 'five-constraints' | 'swap-only' | 'rp-difference';
+
+/** Scores of the four pairings r(x, a, b) = "how much better a is than b". */
+export interface PairingScores {
+  wl: tf.Tensor1D;
+  ww: tf.Tensor1D;
+  ll: tf.Tensor1D;
+  lw: tf.Tensor1D;
+}
+
+/**
+ * PIT's Eq. 2, mean over the batch of the sum of five terms −log σ(·):
+ * r(w,l)>r(w,w), r(w,l)>r(l,l), r(w,l)>r(l,w), r(w,w)>r(l,w), r(l,l)>r(l,w).
+ * 'swap-only' keeps only r(w,l)>r(l,w).
+ */
+export function pitRankingLoss(
+  r: PairingScores,
+  variant: 'five-constraints' | 'swap-only',
+): tf.Scalar {
+  return tf.tidy(() => {
+    if (variant === 'swap-only') return negLogSigmoid(r.wl.sub(r.lw)).mean() as tf.Scalar;
+    const terms = [
+      r.wl.sub(r.ww),
+      r.wl.sub(r.ll),
+      r.wl.sub(r.lw),
+      r.ww.sub(r.lw),
+      r.ll.sub(r.lw),
+    ].map(negLogSigmoid);
+    return tf.addN(terms).mean() as tf.Scalar;
+  });
+}

@@ -1,0 +1,266 @@
+/**
+ * Reward-model training: R_P with the Bradley–Terry loss, R_PIT with PIT's five ranking
+ * constraints (or an ablation, `RewardConfig.loss`), then normalisation and held-out metrics.
+ * Metric names are TRL's RewardTrainer's, plus `pit/` extras for R_PIT.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Tokenizer } from '../data';
+import { bradleyTerryLoss, type PitLoss, pitRankingLoss, type RewardModel } from '../models';
+import { runtime } from '../runtime';
+import { idsTensor, padRight, rpInput, rpitInput } from './batches';
+import { checkConfig, configHash, resolveConfig } from './config';
+import { type BaseTrainConfig, checkBaseConfig, runStage, type StageOutcome } from './driver';
+import { batchAt, guardedStep, type TrainerHooks } from './loop';
+import { AdamW } from './optim';
+import { pairMetrics, type RewardStats } from './reward_metrics';
+
+export interface RewardConfig extends BaseTrainConfig {
+  /**
+   * R_PIT's loss: PIT's 'five-constraints' (Eq. 2), 'swap-only' (r(w,l) > r(l,w)), or
+   * 'rp-difference' (an R_P-layout model trained with Bradley–Terry; its gap is a difference of
+   * scores). Must be 'rp-difference' for an R_P model (`kind: 'rp'`), whose loss is always BT.
+   * @defaultValue 'five-constraints'
+   */
+  loss: PitLoss;
+  /** TRL's `center_rewards_coefficient`: adds c·mean(r²) to keep scores near 0. @defaultValue 0 */
+  centerRewardsCoefficient: number;
+  /** Pairs scored per forward pass at evaluation. @defaultValue 64 */
+  evalBatchSize: number;
+  /** Set the model's offset after training (see `models/reward.ts`). @defaultValue true */
+  normalise: boolean;
+  /** Training pairs used to estimate the offset (0 = all). @defaultValue 512 */
+  normaliseLimit: number;
+  /** Stage name (files, checkpoint check, data-order stream). @defaultValue 'reward' */
+  stage: string;
+}
+
+export const DEFAULT_REWARD_CONFIG: Readonly<RewardConfig> = Object.freeze({
+  maxSteps: 300,
+  batchSize: 16,
+  /** TRL's RewardTrainer default is 1e-4; a small trunk initialised from SFT tolerates more. */
+  lr: 3e-4,
+  lrSchedule: 'cosine',
+  warmupSteps: 20,
+  weightDecay: 0,
+  maxGradNorm: 1,
+  logEvery: 10,
+  evalEvery: 100,
+  outDir: '',
+  checkpointEvery: 50,
+  resume: true,
+  loss: 'five-constraints',
+  centerRewardsCoefficient: 0,
+  evalBatchSize: 64,
+  normalise: true,
+  normaliseLimit: 512,
+  stage: 'reward',
+});
+
+/** A preference pair in TRL's column names (`PreferenceRecord` fits). */
+export interface Pair {
+  prompt: string;
+  chosen: string;
+  rejected: string;
+}
+
+export interface RewardData {
+  tokenizer: Tokenizer;
+  train: readonly Pair[];
+  eval?: readonly Pair[];
+}
+
+/**
+ * Input rows for a batch of pairs, in blocks of B: R_P layouts [x w | x l]; R_PIT pairings
+ * [(w,l) | (w,w) | (l,l) | (l,w)] where (a,b) reads "how much better a is than b".
+ */
+export function rewardRows(rm: RewardModel, tok: Tokenizer, pairs: readonly Pair[]): number[][] {
+  if (rm.kind !== 'rpit') {
+    return [
+      ...pairs.map((p) => rpInput(tok, p.prompt, p.chosen)),
+      ...pairs.map((p) => rpInput(tok, p.prompt, p.rejected)),
+    ];
+  }
+  const block = (a: 'chosen' | 'rejected', b: 'chosen' | 'rejected') =>
+    pairs.map((p) => rpitInput(tok, p.prompt, p[a], p[b]));
+  return [
+    ...block('chosen', 'rejected'),
+    ...block('chosen', 'chosen'),
+    ...block('rejected', 'rejected'),
+    ...block('rejected', 'chosen'),
+  ];
+}
+
+/** Raw scores of `rows` (no gradient, batched), as a host array. */
+export function scoreRows(
+  rm: RewardModel,
+  rows: readonly number[][],
+  batchSize = 64,
+  raw = false,
+): Float32Array {
+  const out = new Float32Array(rows.length);
+  for (let i = 0; i < rows.length; i += batchSize) {
+    const p = padRight(rows.slice(i, i + batchSize), rm.trunk.config.blockSize);
+    const vals = tf.tidy(() => {
+      const ids = idsTensor(p);
+      return (raw ? rm.rawScores(ids, p.lastIndex) : rm.scores(ids, p.lastIndex)).dataSync();
+    });
+    out.set(vals, i);
+  }
+  return out;
+}
+
+/** Loss of one batch from its scores [k·B] (k = 2 for R_P layouts, 4 for R_PIT). */
+function rewardLoss(rm: RewardModel, scores: tf.Tensor1D, B: number, c: RewardConfig): tf.Scalar {
+  const part = (k: number) => scores.slice([k * B], [B]) as tf.Tensor1D;
+  let loss =
+    rm.kind === 'rpit'
+      ? pitRankingLoss(
+          { wl: part(0), ww: part(1), ll: part(2), lw: part(3) },
+          c.loss as 'five-constraints' | 'swap-only',
+        )
+      : bradleyTerryLoss(part(0), part(1));
+  if (c.centerRewardsCoefficient > 0)
+    loss = loss.add(scores.square().mean().mul(c.centerRewardsCoefficient));
+  return loss as tf.Scalar;
+}
+
+/** Sets `rm.offset` so reference responses score 0 (R_P) or self-gaps are 0 (R_PIT). */
+export function normaliseReward(
+  rm: RewardModel,
+  tok: Tokenizer,
+  pairs: readonly Pair[],
+  batchSize = 64,
+): number {
+  if (rm.kind === 'rpit-diff') {
+    rm.offset = 0; // differences cancel any offset
+    return 0;
+  }
+  const rows =
+    rm.kind === 'rp'
+      ? pairs.map((p) => rpInput(tok, p.prompt, p.chosen))
+      : pairs.flatMap((p) => [
+          rpitInput(tok, p.prompt, p.chosen, p.chosen),
+          rpitInput(tok, p.prompt, p.rejected, p.rejected),
+        ]);
+  const raw = scoreRows(rm, rows, batchSize, true);
+  rm.offset = raw.reduce((a, b) => a + b, 0) / Math.max(1, raw.length);
+  return rm.offset;
+}
+
+/** Held-out metrics (`eval_` keys); with `rp`, R_PIT's agreement with R_P's differences. */
+export function evaluateReward(
+  rm: RewardModel,
+  tok: Tokenizer,
+  pairs: readonly Pair[],
+  options: { rp?: RewardModel; batchSize?: number; loss?: PitLoss } = {},
+): RewardStats {
+  const scores = scoreRows(rm, rewardRows(rm, tok, pairs), options.batchSize);
+  let rpDiff: Float32Array | undefined;
+  if (options.rp) {
+    const s = scoreRows(options.rp, rewardRows(options.rp, tok, pairs), options.batchSize);
+    rpDiff = s.subarray(0, pairs.length).map((v, i) => v - s[pairs.length + i]!);
+  }
+  const stats = pairMetrics(
+    rm.kind,
+    scores,
+    pairs.length,
+    options.loss ?? 'five-constraints',
+    rpDiff,
+  );
+  return Object.fromEntries(Object.entries(stats).map(([k, v]) => [`eval_${k}`, v])) as RewardStats;
+}
+
+export interface RewardResult extends StageOutcome {
+  config: RewardConfig;
+  /** The offset set by normalisation (0 when `normalise` is off). */
+  offset: number;
+}
+
+/**
+ * Trains `models.reward` in place; `models.rp` (optional, frozen) adds `eval_pit/rp_agreement`.
+ * Steps: 1. config, 2. optimizer, encoded data and stream, 3. the shared stage loop,
+ * 4. normalisation and the final held-out evaluation (inside the loop), 5. free the optimizer.
+ */
+export async function trainReward(
+  models: { reward: RewardModel; rp?: RewardModel },
+  data: RewardData,
+  config: Partial<RewardConfig> = {},
+  hooks: TrainerHooks = {},
+): Promise<RewardResult> {
+  // 1. config
+  const c = resolveConfig(DEFAULT_REWARD_CONFIG, config, 'RewardConfig');
+  checkBaseConfig(c, 'RewardConfig');
+  const rm = models.reward;
+  const layoutOk = (rm.kind === 'rpit') === (c.loss !== 'rp-difference');
+  checkConfig(
+    layoutOk,
+    'RewardConfig',
+    'loss',
+    `'rp-difference' exactly when the model kind is 'rp' or 'rpit-diff' (kind '${rm.kind}')`,
+    c.loss,
+  );
+  if (data.train.length === 0) throw new Error('trainReward: data.train is empty');
+  // 2. optimizer, data stream
+  const tok = data.tokenizer;
+  const optimizer = new AdamW(rm.variables(), {
+    lr: c.lr,
+    weightDecay: c.weightDecay,
+    maxGradNorm: c.maxGradNorm,
+  });
+  const rng = runtime.rng(`${c.stage}.data`);
+  const { outDir: _o, resume: _r, ...shape } = c;
+  const evalPairs = data.eval && data.eval.length > 0 ? data.eval : undefined;
+  const evaluate = evalPairs
+    ? () =>
+        evaluateReward(rm, tok, evalPairs, {
+          rp: models.rp,
+          batchSize: c.evalBatchSize,
+          loss: c.loss,
+        })
+    : undefined;
+  try {
+    // 3. the loop; the model's offset is 0 while training, so train metrics are on raw scores
+    rm.offset = 0;
+    const outcome = runStage({
+      stage: c.stage,
+      config: c,
+      configHash: configHash({ ...shape, kind: rm.kind }),
+      optimizer,
+      models: { reward: rm.params() },
+      rngs: { data: rng },
+      stepsPerEpoch: Math.ceil(data.train.length / c.batchSize),
+      hooks,
+      step: (s, lr) => {
+        const { rows } = batchAt(rng, s, data.train.length, c.batchSize);
+        const pairs = rows.map((i) => data.train[i]!);
+        const p = padRight(rewardRows(rm, tok, pairs), rm.trunk.config.blockSize);
+        const r = guardedStep(
+          optimizer,
+          () => {
+            const ids = idsTensor(p);
+            const scores = rm.rawScores(ids, p.lastIndex);
+            return { loss: rewardLoss(rm, scores, pairs.length, c), aux: { scores } };
+          },
+          { stage: c.stage, step: s + 1, lr },
+        );
+        const stats = pairMetrics(rm.kind, r.aux.scores, pairs.length, c.loss);
+        const sums: RewardStats = { ...stats, loss: r.loss };
+        const counts = Object.fromEntries(Object.keys(sums).map((k) => [k, 1]));
+        const tokens = p.mask.reduce((a, v) => a + v, 0);
+        return { sums, counts, tokens, gradNorm: r.gradNorm };
+      },
+      evaluate,
+      // 4. normalise before the final held-out evaluation, so it measures the model PPO gets
+      beforeFinalEval: () => {
+        if (c.normalise) {
+          const limit = c.normaliseLimit > 0 ? c.normaliseLimit : data.train.length;
+          normaliseReward(rm, tok, data.train.slice(0, limit), c.evalBatchSize);
+        }
+      },
+    });
+    return { ...outcome, config: c, offset: rm.offset };
+  } finally {
+    // 5. free the optimizer's moments
+    optimizer.dispose();
+  }
+}
