@@ -3,6 +3,7 @@ import { runtime } from '../runtime';
 import { benchCommand } from './bench';
 import { dataCommand } from './data';
 import { installCommand, notebookCommand } from './kernel';
+import { graphCommand, runCommand } from './run';
 
 const USAGE = `usage: pitlab <command> [options]
 
@@ -12,12 +13,29 @@ commands:
   data synth|inspect  write the synthetic task; load and validate a preference file
   install [--user|--prefix DIR]  install the Jupyter kernelspec 'pitlab'
   notebook [--lab]  start Jupyter on notebooks/ with the pitlab kernel
-  run             run the PIT pipeline (not yet available)
+  run [--profile smoke|default|full] [--seed N] [--out DIR] [--data FILE --format F] [--config JSON]
+                  run the PIT pipeline (cached stages) and write results.json and report.html
+  graph [same options as run]  show the stage graph with each stage's status
 `;
 
+/** Runs a command; errors print as one clear line (with the stack under PITLAB_DEBUG=1). */
 export async function main(argv: string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } catch (err) {
+    const e = err as Error;
+    console.error(`pitlab: ${process.env.PITLAB_DEBUG ? e.stack : e.message}`);
+    return 1;
+  }
+}
+
+async function dispatch(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'run':
+      return runCommand(rest);
+    case 'graph':
+      return graphCommand(rest);
     case 'info': {
       await runtime.ready();
       console.log(JSON.stringify(runtime.info(), null, 2));

@@ -57,6 +57,13 @@ export class ArtifactStore {
     return path.join(this.root, stage, key);
   }
 
+  /** Scratch space of one key (checkpoints of a running stage); removed once it publishes. */
+  workDir(stage: string, key: string): string {
+    const dir = path.join(this.root, stage, `${key}.work`);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+
   has(stage: string, key: string): boolean {
     return existsSync(path.join(this.dir(stage, key), 'DONE'));
   }
@@ -78,6 +85,7 @@ export class ArtifactStore {
       writeFileAtomic(path.join(tmp, 'DONE'), [Buffer.from('complete\n')]);
       if (existsSync(final)) rmSync(final, { recursive: true, force: true }); // stale, incomplete
       renameSync(tmp, final);
+      rmSync(`${final}.work`, { recursive: true, force: true });
     } catch (err) {
       rmSync(tmp, { recursive: true, force: true });
       throw err;

@@ -34,7 +34,8 @@ export interface EvalModels {
   policy: Gpt; // M_P^RL
   improver: Gpt; // M_PIT^RL, the full curriculum
   sftImprover: Gpt; // M_PIT before RL
-  selfRefine: Gpt;
+  /** Absent where Self-Refine does not apply (real data without a rubric). */
+  selfRefine?: Gpt;
   rp: RewardModel;
   rpit: RewardModel;
   /** Improvers trained with other curricula, by label ("round 0 only", ...). */
@@ -121,14 +122,16 @@ export async function runExperiments(
   });
   progress(0.35, 'SFT improver and Self-Refine');
   const sftImproved = improveOnce(models.sftImprover, tok, xs, original, gen('sft_improver'));
-  const sr = selfRefine(models.selfRefine, tok, xs, original, T, gen('self_refine'));
-  const systems: Record<System, string[]> = {
+  const sr = models.selfRefine
+    ? selfRefine(models.selfRefine, tok, xs, original, T, gen('self_refine'))
+    : undefined;
+  const systems: Partial<Record<System, string[]>> = {
     pit: trace.ys[1]!,
     original,
     resample,
     best_of_n: bestOfN,
     sft_improver: sftImproved,
-    self_refine: sr.ys[1]!,
+    ...(sr ? { self_refine: sr.ys[1]! } : {}),
   };
 
   // 2. Scores under every judge; the main comparisons and means.
@@ -148,6 +151,7 @@ export async function runExperiments(
       });
     }
     for (const b of ['original', 'self_refine', 'resample', 'best_of_n', 'sft_improver'] as const) {
+      if (!s[b]) continue;
       comparisons.push({
         a: 'pit',
         b,
@@ -155,12 +159,13 @@ export async function runExperiments(
         ...compare(s.pit!, s[b]!, boot(`cmp/${judge.name}/${b}`)),
       });
     }
-    comparisons.push({
-      a: 'self_refine',
-      b: 'original',
-      judge: judge.name,
-      ...compare(s.self_refine!, s.original!, boot(`cmp/${judge.name}/sr-orig`)),
-    });
+    if (s.self_refine)
+      comparisons.push({
+        a: 'self_refine',
+        b: 'original',
+        judge: judge.name,
+        ...compare(s.self_refine!, s.original!, boot(`cmp/${judge.name}/sr-orig`)),
+      });
   }
 
   // 3. Temperature sweep: PIT and Self-Refine applied once to the same y_0 at each temperature.
@@ -170,11 +175,19 @@ export async function runExperiments(
   const base = scored[oracle.name]!.original!;
   for (const temp of config.temperatures) {
     const pit = improveOnce(models.improver, tok, xs, original, gen(`sweep/pit/${temp}`, temp));
-    const srT = selfRefine(models.selfRefine, tok, xs, original, 1, gen(`sweep/sr/${temp}`, temp));
-    for (const [system, ys] of [
-      ['pit', pit],
-      ['self_refine', srT.ys[1]!],
-    ] as const) {
+    const runs: Array<[string, string[]]> = [['pit', pit]];
+    if (models.selfRefine) {
+      const srT = selfRefine(
+        models.selfRefine,
+        tok,
+        xs,
+        original,
+        1,
+        gen(`sweep/sr/${temp}`, temp),
+      );
+      runs.push(['self_refine', srT.ys[1]!]);
+    }
+    for (const [system, ys] of runs) {
       const s = await scoresOf(oracle, xs, ys);
       const c = compare(s, base, boot(`sweep/${system}/${temp}`));
       temperatureSweep.push({ system, temperature: temp, judge: oracle.name, mean: mean(s), ...c });
@@ -188,7 +201,7 @@ export async function runExperiments(
   for (const [label, model] of Object.entries(variants)) {
     const ys =
       label === 'rounds 0+1'
-        ? systems.pit
+        ? systems.pit!
         : improveOnce(model, tok, xs, original, gen(`ablation/${label}`));
     for (const judge of judges) {
       const s = await scoresOf(judge, xs, ys);
@@ -208,8 +221,8 @@ export async function runExperiments(
       const rows: Array<[string, string, string[]]> = [
         ['pit', 'fixed', trace.ys[t]!],
         ['pit', 'gap', gapRuleAt(trace, t)],
-        ['self_refine', 'fixed', sr.ys[t]!],
       ];
+      if (sr) rows.push(['self_refine', 'fixed', sr.ys[t]!]);
       for (const [system, rule, ys] of rows) {
         const s = await scoresOf(judge, xs, ys);
         const m = meanWithCi(s, boot(`iter/${judge.name}/${system}/${rule}/${t}`));
@@ -247,11 +260,15 @@ export async function runExperiments(
     examples: xs.slice(0, 8).map((x, i) => ({
       prompt: x,
       original: original[i]!,
-      pit: systems.pit[i]!,
-      selfRefine: systems.self_refine[i]!,
-      scores: { original: o.original![i]!, pit: o.pit![i]!, self_refine: o.self_refine![i]! },
+      pit: systems.pit![i]!,
+      selfRefine: systems.self_refine?.[i] ?? '(not applicable)',
+      scores: {
+        original: o.original![i]!,
+        pit: o.pit![i]!,
+        self_refine: o.self_refine?.[i] ?? Number.NaN,
+      },
     })),
-    distributions: {},
+    distributions: { original: o.original!, pit: o.pit! },
   };
 }
 

@@ -17,6 +17,8 @@ export interface StageContext<C> {
   inputs: Record<string, string>;
   /** Where this stage writes its artifact (a temp dir published atomically). */
   outDir: string;
+  /** Stable scratch dir for this key: trainer checkpoints live here, so a rerun resumes. */
+  workDir: string;
   progress(fraction: number, detail?: string): void;
 }
 
@@ -69,8 +71,13 @@ export interface GraphOptions {
   store: ArtifactStore;
   seed: number;
   version: string;
-  /** Config of each stage, by stage name (part of its key). */
+  /** Config of each stage, by stage name: exactly what its key covers. */
   configs: Record<string, unknown>;
+  /**
+   * What stages receive as `ctx.config` (default: their entry in `configs`). Pass the whole
+   * pipeline config when `configs` holds only the sections each stage depends on.
+   */
+  runConfig?: unknown;
   onStatus?: (node: GraphNode) => void;
   onProgress?: (stage: string, fraction: number, detail?: string) => void;
 }
@@ -139,10 +146,11 @@ export async function runGraph(
     try {
       await options.store.publish(node.name, node.key, (outDir) =>
         def.run({
-          config: options.configs[node.name],
+          config: options.runConfig ?? options.configs[node.name],
           seed: options.seed,
           inputs,
           outDir,
+          workDir: options.store.workDir(node.name, node.key),
           progress: (f, d) => options.onProgress?.(node.name, f, d),
         }),
       );

@@ -1,0 +1,249 @@
+/**
+ * `runPipeline`: the whole PIT reproduction as one call — what `pitlab run` and the notebooks use.
+ *
+ * Responsibilities: resolve the config (failing before any work), build the stage graph, run it
+ * against the artifact cache, run the evaluation stage, and write `results.json` (every number
+ * with config, seed, versions, backend, judge and n) and the offline `report.html`.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { type Judge, oracleJudge } from '../eval';
+import { runtime } from '../runtime';
+import { ArtifactStore } from './cache';
+import { type PipelineConfig, type Profile, resolvePipelineConfig } from './config';
+import { type EvalResults, runExperiments } from './experiments';
+import { scoreRp } from './generate';
+import { type GraphNode, planGraph, runGraph, type StageDef } from './graph';
+import { buildReport } from './report_content';
+import { loadPolicy, loadReward, pitStages, readSplits, readTokenizer } from './stages';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const VERSION: string = JSON.parse(
+  readFileSync(path.join(ROOT, 'package.json'), 'utf8'),
+).version;
+export const DEFAULT_CACHE = path.join(ROOT, '.cache', 'stages');
+
+export interface RunOptions {
+  profile?: Profile;
+  seed?: number;
+  /** Results directory; default `runs/<profile>-seed<seed>-<config key>`. */
+  outDir?: string;
+  /** A preference file to run on instead of the bundled synthetic task. */
+  data?: { file: string; format?: string };
+  /** Partial config merged over the profile (unknown keys are errors). */
+  overrides?: unknown;
+  cacheDir?: string;
+  onStatus?: (node: GraphNode) => void;
+  onProgress?: (stage: string, fraction: number, detail?: string) => void;
+}
+
+export interface PipelineRun {
+  results: Results;
+  outDir: string;
+  nodes: GraphNode[];
+}
+
+export interface Results extends EvalResults {
+  config: PipelineConfig;
+  profile: Profile;
+  seed: number;
+  versions: { pitlab: string; tfjs: string; node: string };
+  backend: string;
+  judges: string[];
+  stages: Record<string, { seconds: number; cached: boolean }>;
+  rewardModels: {
+    rp: { heldoutAccuracy: number };
+    rpit: { swapAccuracy: number; selfGapAbsMean: number; heldoutAccuracy: number };
+    judge: { heldoutAccuracy: number };
+  };
+}
+
+function evaluateStage(): StageDef<PipelineConfig> {
+  return {
+    name: 'evaluate',
+    deps: {
+      tok: 'tokenizer',
+      policy: 'rl_mp',
+      improver: 'pit_rl',
+      sftImprover: 'sft_pit',
+      selfRefine: 'sft_self_refine',
+      rp: 'rm_rp',
+      rpit: 'rm_rpit',
+      judge: 'judge_rm',
+      r0: 'pit_rl_r0',
+      r1: 'pit_rl_r1',
+    },
+    async run(ctx) {
+      runtime.seed(ctx.seed);
+      const before = tf.memory().numTensors;
+      const tok = readTokenizer(ctx.inputs.tok!);
+      const splits = readSplits(ctx.inputs.tok!);
+      const test = splits.test.slice(0, ctx.config.data.evalSize);
+      const xs = test.map((p) => p.prompt);
+      const load = (k: string) => loadPolicy(ctx.inputs[k]!);
+      const models = {
+        policy: load('policy'),
+        improver: load('improver'),
+        sftImprover: load('sftImprover'),
+        selfRefine: splits.synthetic ? load('selfRefine') : undefined,
+        rp: loadReward(ctx.inputs.rp!),
+        rpit: loadReward(ctx.inputs.rpit!),
+        ablations: { 'round 0 only': load('r0'), 'round 1 only': load('r1') },
+      };
+      const judgeRm = loadReward(ctx.inputs.judge!);
+      const judgeRmJudge: Judge = {
+        name: 'judge_rm',
+        score: (x, y) => scoreRp(judgeRm, tok, x, y),
+      };
+      // The exact judge exists only for the synthetic task; on real data the RM judge leads.
+      const judges = splits.synthetic ? [oracleJudge, judgeRmJudge] : [judgeRmJudge];
+      const results = await runExperiments(
+        models,
+        tok,
+        xs,
+        judges,
+        ctx.config.improve,
+        (label) => runtime.rng(`eval/${label}`),
+        (f, d) => ctx.progress(f, d),
+      );
+      const lead = judges[0]!;
+      results.distributions.y_w = Array.from(
+        await lead.score(
+          xs,
+          test.map((p) => p.chosen),
+        ),
+      );
+      results.distributions.y_l = Array.from(
+        await lead.score(
+          xs,
+          test.map((p) => p.rejected),
+        ),
+      );
+      writeFileSync(
+        path.join(ctx.outDir, 'eval.json'),
+        JSON.stringify({ ...results, judges: judges.map((j) => j.name) }),
+      );
+      for (const m of [
+        models.policy,
+        models.improver,
+        models.sftImprover,
+        models.rp,
+        models.rpit,
+        judgeRm,
+      ])
+        m.dispose();
+      models.selfRefine?.dispose();
+      for (const m of Object.values(models.ablations)) m.dispose();
+      const leaked = tf.memory().numTensors - before;
+      if (leaked !== 0) throw new Error(`evaluate: ${leaked} tensors leaked`);
+    },
+  };
+}
+
+export function pipelineStages(): StageDef<PipelineConfig>[] {
+  return [...pitStages(), evaluateStage()];
+}
+
+function resolveRun(options: RunOptions): {
+  config: PipelineConfig;
+  profile: Profile;
+  seed: number;
+} {
+  const profile = options.profile ?? 'default';
+  const overrides = (options.overrides ?? {}) as Record<string, unknown>;
+  const config = resolvePipelineConfig(profile, overrides);
+  if (options.data) {
+    config.data.source = path.resolve(options.data.file);
+    if (options.data.format) config.data.format = options.data.format;
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new Error(`--seed must be a non-negative integer, got ${seed}`);
+  return { config, profile, seed };
+}
+
+/** Every stage reads the whole config: each stage's key covers all sections it could use. */
+function stageConfigs(config: PipelineConfig): Record<string, unknown> {
+  const { data, model, judgeModel, sft, reward, judge, rlhf, pitRl, improve } = config;
+  const c = (...parts: unknown[]) => parts;
+  return {
+    data: c(data),
+    tokenizer: c(model.vocabSize, model.blockSize),
+    sft_mp: c(model, sft),
+    sft_pit: c(model, sft),
+    sft_self_refine: c(model, sft),
+    rm_rp: c(reward),
+    rm_rpit: c(reward),
+    judge_rm: c(judgeModel, judge),
+    rl_mp: c(rlhf),
+    pit_rl: c(pitRl),
+    pit_rl_r0: c(pitRl.iterations, pitRl.batchSize, pitRl.lr, pitRl.klCoef, pitRl.temperature),
+    pit_rl_r1: c(pitRl.iterations, pitRl.batchSize, pitRl.lr, pitRl.klCoef, pitRl.temperature),
+    evaluate: c(improve, data.evalSize),
+  };
+}
+
+/** The graph with each stage's status, without running anything (`pitlab graph`). */
+export function pipelineGraph(options: RunOptions = {}): GraphNode[] {
+  const { config, seed } = resolveRun(options);
+  return planGraph(pipelineStages(), {
+    store: new ArtifactStore(options.cacheDir ?? DEFAULT_CACHE),
+    seed,
+    version: VERSION,
+    configs: stageConfigs(config),
+  });
+}
+
+export async function runPipeline(options: RunOptions = {}): Promise<PipelineRun> {
+  const { config, profile, seed } = resolveRun(options);
+  const backend = await runtime.ready();
+  const store = new ArtifactStore(options.cacheDir ?? DEFAULT_CACHE);
+  store.sweep();
+  const configs = stageConfigs(config);
+  const nodes = await runGraph(pipelineStages(), {
+    store,
+    seed,
+    version: VERSION,
+    configs,
+    runConfig: config,
+    onStatus: options.onStatus,
+    onProgress: options.onProgress,
+  });
+  const dirOf = (name: string) => store.dir(name, nodes.find((n) => n.name === name)!.key);
+  const evalJson = JSON.parse(readFileSync(path.join(dirOf('evaluate'), 'eval.json'), 'utf8'));
+  const summary = (name: string) =>
+    JSON.parse(readFileSync(path.join(dirOf(name), 'summary.json'), 'utf8'));
+  const rp = summary('rm_rp').lastEval ?? {};
+  const rpit = summary('rm_rpit').lastEval ?? {};
+  const judge = summary('judge_rm').lastEval ?? {};
+  const results: Results = {
+    config,
+    profile,
+    seed,
+    versions: { pitlab: VERSION, tfjs: tf.version.tfjs, node: process.version },
+    backend,
+    stages: Object.fromEntries(
+      nodes.map((n) => [n.name, { seconds: n.seconds ?? 0, cached: n.status === 'cached' }]),
+    ),
+    rewardModels: {
+      rp: { heldoutAccuracy: rp.eval_accuracy },
+      rpit: {
+        swapAccuracy: rpit['eval_pit/swap_accuracy'],
+        selfGapAbsMean: rpit['eval_pit/self_gap_abs_mean'],
+        heldoutAccuracy: rpit.eval_accuracy,
+      },
+      judge: { heldoutAccuracy: judge.eval_accuracy },
+    },
+    ...evalJson,
+  };
+  const key = nodes.find((n) => n.name === 'evaluate')!.key.slice(0, 8);
+  const outDir = options.outDir ?? path.join(ROOT, 'runs', `${profile}-seed${seed}-${key}`);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
+  writeFileSync(
+    path.join(outDir, 'report.html'),
+    buildReport(results, (name) => dirOf(name)),
+  );
+  return { results, outDir, nodes };
+}

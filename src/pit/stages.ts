@@ -1,0 +1,414 @@
+/**
+ * The PIT pipeline's stages. Each is a pure function of its declared inputs (artifact dirs), its
+ * config section and the seed; it writes its artifact into `ctx.outDir` and its trainer
+ * checkpoints into `ctx.workDir`, so a killed stage resumes from its last checkpoint.
+ *
+ *   data ─▶ tokenizer ─▶ sft_mp ─▶ rm_rp ─▶ rl_mp ─────────────┐
+ *                    ├─▶ sft_pit ─▶ rm_rpit ─▶ pit_rl (+ r0, r1) ├─▶ evaluate
+ *                    ├─▶ sft_self_refine ─────────────────────── ┤
+ *                    └─▶ judge_rm ────────────────────────────── ┘
+ */
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  BpeTokenizer,
+  loadPreferences,
+  loadRefineDemos,
+  loadSynthetic,
+  type RefineDemo,
+  type Tokenizer,
+  WordTokenizer,
+} from '../data';
+import { type Format, guessFormat } from '../data/load';
+import { Gpt, type GptConfig, loadGpt, saveGpt } from '../models';
+import { copyTrunk, loadRewardModel, RewardModel, saveRewardModel } from '../models/reward';
+import { runtime } from '../runtime';
+import { policyPrompt } from '../train/batches';
+import type { TrainerHooks } from '../train/loop';
+import { trainPitRl } from '../train/pit_rl';
+import { trainPpo, ValueModel } from '../train/ppo';
+import { type Pair, trainReward } from '../train/reward';
+import { sftExamples, trainSft } from '../train/sft';
+import type { PipelineConfig } from './config';
+import { scoreGap, scoreRp } from './generate';
+import type { StageContext, StageDef } from './graph';
+import { selfRefineExamples } from './self_refine';
+
+export interface Splits {
+  train: Pair[];
+  valid: Pair[];
+  test: Pair[];
+  refine: RefineDemo[];
+  synthetic: boolean;
+}
+
+const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
+const writeJson = (dir: string, name: string, value: unknown) =>
+  writeFileSync(path.join(dir, name), `${JSON.stringify(value, null, 1)}\n`);
+
+export function readSplits(dir: string): Splits {
+  return json(path.join(dir, 'splits.json'));
+}
+
+export function readTokenizer(dir: string): Tokenizer {
+  const j = json(path.join(dir, 'tokenizer.json'));
+  return j.kind === 'word' ? WordTokenizer.fromJSON(j) : BpeTokenizer.fromJSON(j);
+}
+
+export const loadPolicy = (dir: string) => loadGpt(path.join(dir, 'model.safetensors'));
+export const loadReward = (dir: string) => loadRewardModel(path.join(dir, 'rm.safetensors'));
+
+/** Copies the trainer's metrics files from the work dir into the artifact (for the report). */
+function keepMetrics(ctx: StageContext<unknown>): void {
+  for (const f of readdirSync(ctx.workDir)) {
+    if (f.endsWith('.metrics.jsonl'))
+      copyFileSync(path.join(ctx.workDir, f), path.join(ctx.outDir, f));
+  }
+}
+
+function hooks(ctx: StageContext<unknown>, _total: number): TrainerHooks {
+  return {
+    onProgress: (step, total) =>
+      ctx.progress(Math.min(1, step / Math.max(1, total)), `step ${step}/${total}`),
+  };
+}
+
+function modelConfig(
+  c: PipelineConfig,
+  tok: Tokenizer,
+  which: 'model' | 'judgeModel',
+): Partial<GptConfig> {
+  return { ...c[which], vocabSize: tok.vocabSize };
+}
+
+/** Token-level truncation for real text: prompts keep their end, responses their start. */
+function fitPair(tok: Tokenizer, p: Pair, blockSize: number): Pair {
+  const budget = Math.floor((blockSize - 6) / 3);
+  const x = tok.encode(p.prompt);
+  const cut = (s: string) => tok.decode(tok.encode(s).slice(0, budget));
+  return {
+    prompt: x.length > budget ? tok.decode(x.slice(x.length - budget)) : p.prompt,
+    chosen: cut(p.chosen),
+    rejected: cut(p.rejected),
+  };
+}
+
+const trainCfg = (
+  s: { steps: number; batchSize: number; lr: number },
+  outDir: string,
+  stage: string,
+) => ({
+  maxSteps: s.steps,
+  batchSize: s.batchSize,
+  lr: s.lr,
+  warmupSteps: Math.min(20, Math.floor(s.steps / 10)),
+  logEvery: Math.max(1, Math.min(10, Math.floor(s.steps / 10))),
+  evalEvery: 0,
+  checkpointEvery: 0,
+  outDir,
+  stage,
+});
+
+type Ctx = StageContext<PipelineConfig>;
+
+/** Every stage of the pipeline for one config; `pit_rl_r0`/`r1` are the curriculum ablations. */
+export function pitStages(): StageDef<PipelineConfig>[] {
+  return [
+    {
+      name: 'data',
+      deps: {},
+      async run(ctx: Ctx) {
+        const { source, format, maxTrain } = ctx.config.data;
+        const cap = <T>(rows: T[]) => (maxTrain > 0 ? rows.slice(0, maxTrain) : rows);
+        const pick = (r: Pair): Pair => ({
+          prompt: r.prompt,
+          chosen: r.chosen,
+          rejected: r.rejected,
+        });
+        let splits: Splits;
+        if (source === 'synthetic') {
+          const [train, valid, test] = await Promise.all(
+            (['train', 'valid', 'test'] as const).map((s) => loadSynthetic(s)),
+          );
+          splits = {
+            train: cap(train!.toRecords().map(pick)),
+            valid: valid!.toRecords().map(pick),
+            test: test!.toRecords().map(pick),
+            refine: cap(await loadRefineDemos()),
+            synthetic: true,
+          };
+        } else {
+          const fmt = (format ?? guessFormat(source)) as Format;
+          const { data } = await loadPreferences(source, { format: fmt });
+          runtime.seed(ctx.seed);
+          const parts = data.split({
+            seed: ctx.seed,
+            fractions: { train: 0.8, valid: 0.1, test: 0.1 },
+          });
+          splits = {
+            train: cap(parts.train!.toRecords().map(pick)),
+            valid: parts.valid!.toRecords().map(pick),
+            test: parts.test!.toRecords().map(pick),
+            refine: [],
+            synthetic: false,
+          };
+        }
+        writeJson(ctx.outDir, 'splits.json', splits);
+      },
+    },
+    {
+      name: 'tokenizer',
+      deps: { data: 'data' },
+      async run(ctx: Ctx) {
+        const splits = readSplits(ctx.inputs.data!);
+        let tok: Tokenizer;
+        if (splits.synthetic) {
+          tok = WordTokenizer.synthetic();
+        } else {
+          const texts = splits.train.flatMap((p) => [p.prompt, p.chosen, p.rejected]);
+          tok = BpeTokenizer.train(texts, {
+            vocabSize: Math.max(300, ctx.config.model.vocabSize ?? 512),
+          });
+          const block = ctx.config.model.blockSize ?? 80;
+          for (const key of ['train', 'valid', 'test'] as const) {
+            splits[key] = splits[key].map((p) => fitPair(tok, p, block));
+          }
+        }
+        writeJson(ctx.outDir, 'tokenizer.json', tok.toJSON());
+        writeJson(ctx.outDir, 'splits.json', splits);
+      },
+    },
+    sftStage('sft_mp', 'mp'),
+    sftStage('sft_pit', 'mpit'),
+    {
+      name: 'sft_self_refine',
+      deps: { tok: 'tokenizer' },
+      async run(ctx: Ctx) {
+        runtime.seed(ctx.seed);
+        const splits = readSplits(ctx.inputs.tok!);
+        const tok = readTokenizer(ctx.inputs.tok!);
+        const model = new Gpt(modelConfig(ctx.config, tok, 'model'), undefined, 'self_refine.init');
+        const train = selfRefineExamples(tok, splits.train, splits.refine);
+        await trainSft(
+          { policy: model },
+          { train },
+          trainCfg(ctx.config.sft, ctx.workDir, 'sft'),
+          hooks(ctx, ctx.config.sft.steps),
+        );
+        keepMetrics(ctx);
+        keepMetrics(ctx);
+        saveGpt(path.join(ctx.outDir, 'model.safetensors'), model);
+        model.dispose();
+      },
+    },
+    rewardStage('rm_rp', 'rp'),
+    rewardStage('rm_rpit', 'rpit'),
+    {
+      name: 'judge_rm',
+      deps: { tok: 'tokenizer' },
+      async run(ctx: Ctx) {
+        // The "third-party" judge: another size and init stream, trained on held-out pairs only.
+        runtime.seed(ctx.seed + 1);
+        const splits = readSplits(ctx.inputs.tok!);
+        const tok = readTokenizer(ctx.inputs.tok!);
+        const rm = new RewardModel(
+          'rp',
+          modelConfig(ctx.config, tok, 'judgeModel'),
+          undefined,
+          'judge.init',
+        );
+        const cfg = {
+          ...trainCfg(ctx.config.judge, ctx.workDir, 'judge'),
+          loss: 'rp-difference' as const,
+        };
+        const result = await trainReward(
+          { reward: rm },
+          { tokenizer: tok, train: splits.valid, eval: splits.test },
+          cfg,
+          hooks(ctx, ctx.config.judge.steps),
+        );
+        keepMetrics(ctx);
+        keepMetrics(ctx);
+        saveRewardModel(path.join(ctx.outDir, 'rm.safetensors'), rm);
+        writeJson(ctx.outDir, 'summary.json', {
+          lastEval: result.lastEval,
+          seconds: result.seconds,
+        });
+        rm.dispose();
+      },
+    },
+    {
+      name: 'rl_mp',
+      deps: { tok: 'tokenizer', sft: 'sft_mp', rm: 'rm_rp' },
+      async run(ctx: Ctx) {
+        runtime.seed(ctx.seed);
+        const splits = readSplits(ctx.inputs.tok!);
+        const tok = readTokenizer(ctx.inputs.tok!);
+        const policy = loadPolicy(ctx.inputs.sft!);
+        const ref = loadPolicy(ctx.inputs.sft!);
+        const rm = loadReward(ctx.inputs.rm!);
+        const critic = ValueModel.fromTrunk(rm);
+        const r = ctx.config.rlhf;
+        const prompts = splits.train.map((p) => policyPrompt(tok, p.prompt));
+        // Queries are <bos> x <sep>: decoding drops the specials and gives x back.
+        const reward = (queries: number[][], responses: number[][]) =>
+          scoreRp(
+            rm,
+            tok,
+            queries.map((q) => tok.decode(q)),
+            responses.map((y) => decodeUntilEos(tok, y)),
+          );
+        await trainPpo({ policy, ref, critic }, prompts, reward, ppoCfg(r), {
+          dir: ctx.workDir,
+          stage: 'rl_mp',
+          decode: (ids) => tok.decode(ids),
+          ...hooks(ctx, r.iterations),
+        });
+        keepMetrics(ctx);
+        keepMetrics(ctx);
+        saveGpt(path.join(ctx.outDir, 'model.safetensors'), policy);
+        for (const m of [policy, ref, rm, critic]) m.dispose();
+      },
+    },
+    pitRlStage('pit_rl', undefined),
+    pitRlStage('pit_rl_r0', [0]),
+    pitRlStage('pit_rl_r1', [1]),
+  ];
+}
+
+function decodeUntilEos(tok: Tokenizer, y: readonly number[]): string {
+  const end = y.indexOf(2);
+  return tok.decode(end < 0 ? y : y.slice(0, end));
+}
+
+function ppoCfg(r: PipelineConfig['rlhf']) {
+  return {
+    totalUpdates: r.iterations,
+    batchSize: r.batchSize,
+    lr: r.lr,
+    klCoef: r.klCoef,
+    temperature: r.temperature,
+    nMinibatches: 2,
+    ppoEpochs: 2,
+  };
+}
+
+function sftStage(name: 'sft_mp' | 'sft_pit', kind: 'mp' | 'mpit'): StageDef<PipelineConfig> {
+  return {
+    name,
+    deps: { tok: 'tokenizer' },
+    async run(ctx: Ctx) {
+      runtime.seed(ctx.seed);
+      const splits = readSplits(ctx.inputs.tok!);
+      const tok = readTokenizer(ctx.inputs.tok!);
+      const model = new Gpt(modelConfig(ctx.config, tok, 'model'), undefined, `${name}.init`);
+      const data = {
+        train: sftExamples(tok, splits.train, kind),
+        eval: sftExamples(tok, splits.valid, kind),
+      };
+      const result = await trainSft(
+        { policy: model },
+        data,
+        trainCfg(ctx.config.sft, ctx.workDir, 'sft'),
+        hooks(ctx, ctx.config.sft.steps),
+      );
+      keepMetrics(ctx);
+      saveGpt(path.join(ctx.outDir, 'model.safetensors'), model);
+      writeJson(ctx.outDir, 'summary.json', {
+        lastTrain: result.lastTrain,
+        lastEval: result.lastEval,
+        seconds: result.seconds,
+      });
+      model.dispose();
+    },
+  };
+}
+
+function rewardStage(name: 'rm_rp' | 'rm_rpit', kind: 'rp' | 'rpit'): StageDef<PipelineConfig> {
+  const deps: Record<string, string> =
+    kind === 'rp'
+      ? { tok: 'tokenizer', sft: 'sft_mp' }
+      : { tok: 'tokenizer', sft: 'sft_pit', rp: 'rm_rp' };
+  return {
+    name,
+    deps,
+    async run(ctx: Ctx) {
+      runtime.seed(ctx.seed);
+      const splits = readSplits(ctx.inputs.tok!);
+      const tok = readTokenizer(ctx.inputs.tok!);
+      const sft = loadPolicy(ctx.inputs.sft!);
+      const rm = new RewardModel(kind, copyTrunk(sft));
+      sft.dispose();
+      const rp = ctx.inputs.rp ? loadReward(ctx.inputs.rp) : undefined;
+      const cfg = {
+        ...trainCfg(ctx.config.reward, ctx.workDir, name),
+        loss: kind === 'rp' ? ('rp-difference' as const) : ('five-constraints' as const),
+      };
+      const result = await trainReward(
+        { reward: rm, rp },
+        { tokenizer: tok, train: splits.train, eval: splits.valid },
+        cfg,
+        hooks(ctx, ctx.config.reward.steps),
+      );
+      keepMetrics(ctx);
+      saveRewardModel(path.join(ctx.outDir, 'rm.safetensors'), rm);
+      writeJson(ctx.outDir, 'summary.json', {
+        lastTrain: result.lastTrain,
+        lastEval: result.lastEval,
+        offset: result.offset,
+        seconds: result.seconds,
+      });
+      rm.dispose();
+      rp?.dispose();
+    },
+  };
+}
+
+function pitRlStage(name: string, rounds: number[] | undefined): StageDef<PipelineConfig> {
+  return {
+    name,
+    deps: { tok: 'tokenizer', sft: 'sft_pit', rpit: 'rm_rpit', sampler: 'rl_mp' },
+    async run(ctx: Ctx) {
+      runtime.seed(ctx.seed);
+      const splits = readSplits(ctx.inputs.tok!);
+      const tok = readTokenizer(ctx.inputs.tok!);
+      const policy = loadPolicy(ctx.inputs.sft!);
+      const ref = loadPolicy(ctx.inputs.sft!);
+      const sampler = loadPolicy(ctx.inputs.sampler!);
+      const rpit = loadReward(ctx.inputs.rpit!);
+      const critic = ValueModel.fromTrunk(rpit);
+      const p = ctx.config.pitRl;
+      const curriculum = (rounds ?? p.rounds).map((r) => ({
+        reference: r === 0 ? ('data' as const) : ('policy' as const),
+        updates: p.iterations,
+      }));
+      const data = splits.train.map((e) => ({
+        prompt: policyPrompt(tok, e.prompt).slice(0, -1), // [bos x]; pitQuery appends sep_ref y_ref sep
+        rejected: tok.encode(e.rejected),
+      }));
+      const text = (ids: number[]) => decodeUntilEos(tok, ids);
+      const gap = (xs: number[][], ys: number[][], refs: number[][]) =>
+        scoreGap(
+          rpit,
+          tok,
+          xs.map((x) => tok.decode(x)),
+          ys.map(text),
+          refs.map(text),
+        );
+      await trainPitRl(
+        { policy, ref, critic, sampler },
+        data,
+        gap,
+        { rounds: curriculum, ppo: { ...ppoCfg(p), totalUpdates: undefined } },
+        {
+          dir: ctx.workDir,
+          decode: (ids) => tok.decode(ids),
+          ...hooks(ctx, p.iterations * curriculum.length),
+        },
+      );
+      keepMetrics(ctx);
+      saveGpt(path.join(ctx.outDir, 'model.safetensors'), policy);
+      for (const m of [policy, ref, sampler, rpit, critic]) m.dispose();
+    },
+  };
+}
