@@ -160,13 +160,14 @@ export interface EloSeries {
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
- * Splits an `EloResult` into one series per system, reading players named `<system>_<t>`
- * (e.g. `pit_0` … `pit_5`, `self_refine_0` … `self_refine_5`). Other players are left out.
+ * Splits an `EloResult` into one series per system, reading players named `<system>_<t>` or
+ * `<system> t=<t>` (e.g. `pit_0` … `pit_5`, `self_refine t=1` …). Other players are left out.
  */
 export function eloSeries(result: EloResult, systems: string[]): EloSeries[] {
   return systems.map((name) => {
+    const pattern = new RegExp(`^${escapeRegex(name)}(?:_| t=)(\\d+)$`);
     const rows = result.players
-      .map((p, i) => ({ m: new RegExp(`^${escapeRegex(name)}_(\\d+)$`).exec(p), i }))
+      .map((p, i) => ({ m: pattern.exec(p), i }))
       .filter((r) => r.m !== null)
       .map((r) => ({ t: Number(r.m![1]), i: r.i }))
       .sort((x, y) => x.t - y.t);

@@ -53,7 +53,7 @@ test('ELO figure: series read from player names, error bars from the CIs', () =>
       pit_1: [0.9, 0.8, 1, 0.7],
       pit_0: [0.5, 0.4, 0.6, 0.5],
       self_refine_0: [0.5, 0.4, 0.6, 0.5],
-      self_refine_1: [0.6, 0.5, 0.7, 0.4],
+      'self_refine t=1': [0.6, 0.5, 0.7, 0.4],
       other: [0, 0, 0, 0],
     },
     { resamples: 50 },
@@ -61,6 +61,7 @@ test('ELO figure: series read from player names, error bars from the CIs', () =>
   const series = eloSeries(res, ['pit', 'self_refine']);
   assert.equal(series[0]!.iterations, [0, 1]);
   assert.equal(series[0]!.rating, [res.rating[1]!, res.rating[0]!]);
+  assert.equal(series[1]!.iterations, [0, 1]);
   const fig = eloFigure(series);
   assert.is(fig.data.length, 2);
   const err = fig.data[1]!.error_y as { array: number[]; arrayminus: number[] };
