@@ -383,7 +383,7 @@ function pitRlStage(name: string, rounds: number[] | undefined): StageDef<Pipeli
         updates: p.iterations,
       }));
       const data = splits.train.map((e) => ({
-        prompt: policyPrompt(tok, e.prompt).slice(0, -1), // [bos x]; pitQuery appends sep_ref y_ref sep
+        prompt: policyPrompt(tok, e.prompt).slice(0, -1), // <bos> x; pitQuery adds <sep_ref> y_ref <sep>
         rejected: tok.encode(e.rejected),
       }));
       const text = (ids: number[]) => decodeUntilEos(tok, ids);

@@ -5,7 +5,7 @@
  * afresh from M_P^RL every iteration (the distribution met at inference). The list of rounds is
  * configuration, so "round 0 only", "round 1 only" and "both" are three configs of one function.
  *
- * Layout: the policy reads [x SEP_REF y_ref] and writes y (the same layout as PIT SFT); the KL
+ * Layout: the policy reads [x SEP_REF y_ref SEP] and writes y (the same layout as PIT SFT); the KL
  * anchor is the frozen M_PIT^SFT for every round, and each round starts from the previous round's
  * policy and critic (pit-method §2.4 [INFER]: not confirmed by the paper).
  */
@@ -97,23 +97,27 @@ export function stripEos(y: readonly number[], eosId: number = SPECIAL_IDS.eos):
   return i >= 0 ? y.slice(0, i) : [...y];
 }
 
-/** The improver's input [x SEP_REF y_ref]. */
+/**
+ * The improver's input [x SEP_REF y_ref SEP]: exactly M_PIT's SFT query (`policyPrompt(tok, x,
+ * y_ref)` in train/batches.ts), so RL continues from the layout SFT trained on.
+ */
 export function pitQuery(
   x: readonly number[],
   yRef: readonly number[],
   eosId: number = SPECIAL_IDS.eos,
 ): number[] {
-  return [...x, SPECIAL_IDS.sepRef, ...stripEos(yRef, eosId)];
+  return [...x, SPECIAL_IDS.sepRef, ...stripEos(yRef, eosId), SPECIAL_IDS.sep];
 }
 
-/** Splits [x SEP_REF y_ref] back into x and y_ref at the first SEP_REF. */
+/** Splits [x SEP_REF y_ref SEP] back into x and y_ref at the first SEP_REF (trailing SEP dropped). */
 export function splitPitQuery(query: readonly number[]): { prompt: number[]; reference: number[] } {
   const i = query.indexOf(SPECIAL_IDS.sepRef);
   if (i < 0)
     throw new Error(
       `splitPitQuery: no SEP_REF (${SPECIAL_IDS.sepRef}) in query [${query.join(' ')}]`,
     );
-  return { prompt: query.slice(0, i), reference: query.slice(i + 1) };
+  const end = query.at(-1) === SPECIAL_IDS.sep ? query.length - 1 : query.length;
+  return { prompt: query.slice(0, i), reference: query.slice(i + 1, end) };
 }
 
 /** Mean gap and fraction of positive gaps of one batch of R_PIT scores. */
@@ -140,7 +144,7 @@ export interface PitRlModels {
 }
 
 /**
- * The prompt source of one round: draws examples and builds [x SEP_REF y_ref] queries, sampling
+ * The prompt source of one round: draws examples and builds [x SEP_REF y_ref SEP] queries, sampling
  * y_ref from M_P^RL in 'policy' rounds (with its own random stream, so resume replays it).
  */
 export function pitPromptSource(

@@ -70,8 +70,11 @@ test.before(async () => {
 });
 
 test('layout: [x SEP_REF y_ref] with the reference cut at EOS, and back', () => {
-  assert.equal(pitQuery([1, 6], [9, 10, EOS, 3]), [1, 6, SEP_REF, 9, 10]);
-  assert.equal(splitPitQuery([1, 6, SEP_REF, 9, 10]), { prompt: [1, 6], reference: [9, 10] });
+  assert.equal(pitQuery([1, 6], [9, 10, EOS, 3]), [1, 6, SEP_REF, 9, 10, SPECIAL_IDS.sep]);
+  assert.equal(splitPitQuery([1, 6, SEP_REF, 9, 10, SPECIAL_IDS.sep]), {
+    prompt: [1, 6],
+    reference: [9, 10],
+  });
   assert.equal(stripEos([4, 5]), [4, 5]);
   assert.throws(() => splitPitQuery([1, 6]), /no SEP_REF/);
   assert.equal(gapStats([0.5, -1, 2, 0]), { mean: 0.375, positiveFrac: 0.5 });
