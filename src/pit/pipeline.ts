@@ -5,7 +5,8 @@
  * against the artifact cache, run the evaluation stage, and write `results.json` (every number
  * with config, seed, versions, backend, judge and n) and the offline `report.html`.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { type Judge, oracleJudge } from '../eval';
@@ -19,9 +20,27 @@ import { buildReport } from './report_content';
 import { loadPolicy, loadReward, pitStages, readSplits, readTokenizer } from './stages';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
-export const VERSION: string = JSON.parse(
-  readFileSync(path.join(ROOT, 'package.json'), 'utf8'),
-).version;
+/**
+ * The "project version" in every cache key: the package version plus a hash of the sources under
+ * src/, so changing code (not only config) recomputes what it could have changed.
+ */
+export const VERSION: string = `${JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}+${sourceHash(path.join(ROOT, 'src'))}`;
+
+function sourceHash(dir: string): string {
+  const hash = createHash('sha256');
+  const walk = (d: string) => {
+    const entries = readdirSync(d, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    );
+    for (const entry of entries) {
+      const full = path.join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.ts')) hash.update(entry.name).update(readFileSync(full));
+    }
+  };
+  walk(dir);
+  return hash.digest('hex').slice(0, 10);
+}
 export const DEFAULT_CACHE = path.join(ROOT, '.cache', 'stages');
 
 export interface RunOptions {

@@ -1,0 +1,151 @@
+/**
+ * The pipeline end to end: the smoke profile's results.json passes a schema check, a rerun is all
+ * cache hits, the same seed gives identical metrics, and bad configs fail before any work.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { resolvePipelineConfig } from '../../src/pit/config';
+import { pipelineGraph, type Results, runPipeline } from '../../src/pit/pipeline';
+
+let root = '';
+test.before(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'pitlab-pipeline-'));
+});
+test.after(() => rmSync(root, { recursive: true, force: true }));
+
+const SYSTEMS = ['pit', 'original', 'resample', 'best_of_n', 'sft_improver', 'self_refine'];
+
+/** Shapes and ranges every results.json must have (the issue's list of required fields). */
+function checkSchema(r: Results): void {
+  for (const key of [
+    'config',
+    'seed',
+    'versions',
+    'backend',
+    'stages',
+    'comparisons',
+    'meanScores',
+    'temperatureSweep',
+    'curriculumAblation',
+    'iterations',
+  ]) {
+    assert.ok(key in r, `results.${key} missing`);
+  }
+  assert.type(r.rewardModels.rp.heldoutAccuracy, 'number');
+  assert.type(r.rewardModels.rpit.swapAccuracy, 'number');
+  assert.type(r.rewardModels.rpit.selfGapAbsMean, 'number');
+  for (const s of Object.values(r.stages)) {
+    assert.type(s.seconds, 'number');
+    assert.type(s.cached, 'boolean');
+  }
+  assert.ok(r.comparisons.length >= 6);
+  for (const c of r.comparisons) {
+    assert.ok(SYSTEMS.includes(c.a) && SYSTEMS.includes(c.b), `${c.a} vs ${c.b}`);
+    assert.ok(['oracle', 'judge_rm'].includes(c.judge));
+    assert.ok(c.n > 0);
+    for (const f of [c.win, c.tie, c.lose]) assert.ok(f >= 0 && f <= 1);
+    assert.ok(Math.abs(c.win + c.tie + c.lose - 1) < 1e-9);
+    assert.ok(Math.abs(c.delta - (c.win - c.lose)) < 1e-9);
+    assert.ok(
+      c.ci95[0] <= c.delta + 1e-9 &&
+        c.delta <= c.ci95[1] + 1e-9 &&
+        c.ci95[0] >= -1 &&
+        c.ci95[1] <= 1,
+    );
+  }
+  assert.ok(r.comparisons.some((c) => c.a === 'pit' && c.b === 'original' && c.judge === 'oracle'));
+  assert.ok(r.comparisons.some((c) => c.a === 'pit' && c.b === 'self_refine'));
+  assert.equal(
+    [...new Set(r.temperatureSweep.map((t) => t.temperature))],
+    r.config.improve.temperatures,
+  );
+  assert.equal([...new Set(r.curriculumAblation.map((a) => a.curriculum))].sort(), [
+    'round 0 only',
+    'round 1 only',
+    'rounds 0+1',
+  ]);
+  const its = r.iterations.filter(
+    (i) => i.system === 'pit' && i.rule === 'fixed' && i.judge === 'oracle',
+  );
+  assert.equal(
+    its.map((i) => i.iteration),
+    [...Array(r.config.improve.iterations + 1).keys()],
+  );
+  assert.ok(r.iterations.some((i) => i.rule === 'gap'));
+}
+
+test('bad configuration fails before any work, naming the key', () => {
+  assert.throws(
+    () => resolvePipelineConfig('smoke', { sft: { stepz: 3 } }),
+    /Unknown config key 'config\.sft\.stepz'/,
+  );
+  assert.throws(
+    () => resolvePipelineConfig('smoke', { sft: { steps: 'many' } }),
+    /'config\.sft\.steps' must be a number/,
+  );
+  assert.throws(
+    () => resolvePipelineConfig('smoke', { sft: { steps: 0 } }),
+    /'sft\.steps' must be a positive integer/,
+  );
+  assert.throws(() => resolvePipelineConfig('smoke', { pitRl: { rounds: [2] } }), /pitRl\.rounds/);
+  assert.throws(() => resolvePipelineConfig('tiny' as never), /Unknown profile 'tiny'/);
+});
+
+test('smoke pipeline: schema, report, a warm rerun is all cache hits', async () => {
+  const cacheDir = path.join(root, 'cache');
+  const outDir = path.join(root, 'out');
+  const first = await runPipeline({ profile: 'smoke', seed: 0, cacheDir, outDir });
+  const r = JSON.parse(readFileSync(path.join(outDir, 'results.json'), 'utf8')) as Results;
+  checkSchema(r);
+  assert.equal(r.judges, ['oracle', 'judge_rm']);
+  const html = readFileSync(path.join(outDir, 'report.html'), 'utf8');
+  assert.match(html, /Plotly\.newPlot/);
+  assert.not.match(html, /<script src=/, 'report is self-contained');
+  assert.ok(first.nodes.every((n) => n.status === 'done'));
+  assert.ok(pipelineGraph({ profile: 'smoke', cacheDir }).every((n) => n.status === 'cached'));
+  const second = await runPipeline({
+    profile: 'smoke',
+    seed: 0,
+    cacheDir,
+    outDir: path.join(root, 'out2'),
+  });
+  assert.ok(second.nodes.every((n) => n.status === 'cached'));
+  assert.equal(second.results.comparisons, first.results.comparisons);
+  // Changing one stage's config makes it and its descendants stale, nothing else.
+  const changed = pipelineGraph({
+    profile: 'smoke',
+    cacheDir,
+    overrides: { judge: { steps: 41 } },
+  });
+  const stale = changed.filter((n) => n.status === 'stale').map((n) => n.name);
+  assert.equal(stale, ['judge_rm', 'evaluate']);
+});
+
+test('the same seed in two fresh caches gives identical metrics', async () => {
+  const tiny = {
+    data: { maxTrain: 64, evalSize: 16 },
+    sft: { steps: 8 },
+    reward: { steps: 6 },
+    judge: { steps: 6 },
+    rlhf: { iterations: 1, batchSize: 8 },
+    pitRl: { iterations: 1, batchSize: 8 },
+    improve: { iterations: 1, temperatures: [0.4], bootstrap: 50 },
+  };
+  const run = (name: string) =>
+    runPipeline({
+      profile: 'smoke',
+      seed: 3,
+      overrides: tiny,
+      cacheDir: path.join(root, name),
+      outDir: path.join(root, `${name}-out`),
+    });
+  const [a, b] = [await run('a'), await run('b')];
+  const strip = (r: Results) => ({ ...r, stages: undefined });
+  assert.equal(strip(a.results), strip(b.results));
+  assert.ok(existsSync(path.join(root, 'a-out', 'report.html')));
+});
+
+test.run();
