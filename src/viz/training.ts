@@ -1,0 +1,90 @@
+/** Plotly figure builders (plain {data, layout} objects) for training curves from a metrics frame. */
+import type * as dfd from 'danfojs-node';
+import type { MetricName } from '../train/metrics';
+import type { Figure } from './data';
+
+/** Finite (step, value) points of one column; columns absent from the frame give no points. */
+function series(frame: dfd.DataFrame, key: string): { x: number[]; y: number[] } {
+  if (!frame.columns.includes(key)) return { x: [], y: [] };
+  const steps = frame.column('step').values as number[];
+  const values = frame.column(key).values as number[];
+  const x: number[] = [];
+  const y: number[] = [];
+  values.forEach((v, i) => {
+    if (Number.isFinite(v)) {
+      x.push(steps[i]!);
+      y.push(v);
+    }
+  });
+  return { x, y };
+}
+
+/** Line chart of `keys` (those present in the frame) against step; `y2` keys use a right axis. */
+export function metricFigure(
+  frame: dfd.DataFrame,
+  keys: readonly MetricName[],
+  title: string,
+  opts: { y2?: readonly MetricName[]; yTitle?: string } = {},
+): Figure {
+  const all = [...keys, ...(opts.y2 ?? [])];
+  const data = all
+    .map((key) => ({ key, ...series(frame, key) }))
+    .filter((s) => s.x.length > 0)
+    .map(({ key, x, y }) => ({
+      type: 'scatter',
+      mode: 'lines+markers',
+      name: key,
+      x,
+      y,
+      ...(opts.y2?.includes(key) ? { yaxis: 'y2' } : {}),
+    }));
+  return {
+    data,
+    layout: {
+      title: { text: title },
+      xaxis: { title: { text: 'step' } },
+      yaxis: { title: { text: opts.yTitle ?? '' } },
+      ...(opts.y2 ? { yaxis2: { overlaying: 'y', side: 'right' } } : {}),
+    },
+  };
+}
+
+/** Train and held-out loss (SFT, reward models, PPO losses). */
+export const lossFigure = (frame: dfd.DataFrame): Figure =>
+  metricFigure(frame, ['loss', 'eval_loss', 'loss/policy_avg', 'loss/value_avg'], 'Loss', {
+    yTitle: 'loss',
+  });
+
+/** RL objective: reward model score and RLHF reward, with KL to the reference on the right axis. */
+export const rewardKlFigure = (frame: dfd.DataFrame): Figure =>
+  metricFigure(
+    frame,
+    ['objective/scores', 'objective/rlhf_reward', 'pit/gap_reward_mean', 'mean_reward'],
+    'Reward and KL',
+    {
+      y2: ['objective/kl'],
+      yTitle: 'reward',
+    },
+  );
+
+/** Policy entropy (nats per token). */
+export const entropyFigure = (frame: dfd.DataFrame): Figure =>
+  metricFigure(
+    frame,
+    ['entropy', 'eval_entropy', 'objective/entropy', 'policy/entropy_avg'],
+    'Entropy',
+    { yTitle: 'nats' },
+  );
+
+/** PPO ratio and value clip fractions. */
+export const clipFractionFigure = (frame: dfd.DataFrame): Figure =>
+  metricFigure(frame, ['policy/clipfrac_avg', 'val/clipfrac_avg'], 'Clip fraction', {
+    yTitle: 'fraction',
+  });
+
+/** Response length with the EOS rate on the right axis (length drift is the usual reward-hack tell). */
+export const lengthFigure = (frame: dfd.DataFrame): Figure =>
+  metricFigure(frame, ['response/length_mean'], 'Response length', {
+    y2: ['response/eos_rate'],
+    yTitle: 'tokens',
+  });
