@@ -11,10 +11,11 @@ const only = process.argv[2]; // optional regex to run a subset of test files
 const totals = { passed: 0, failed: 0, skipped: 0 };
 let ok = true;
 
-function step(title, cmd, args, parse) {
+function step(title, cmd, args, parse, env) {
   console.log(`\n▶ ${title}`);
   const res = spawnSync(cmd, args, {
     cwd: root,
+    env: env ? { ...process.env, ...env } : process.env,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -48,6 +49,57 @@ step('unit tests (uvu)', bin('uvu'), ['tests', only ?? '\\.test\\.ts$', '-r', 't
     totals.failed += 1;
   }
 });
+
+// The model, reward-model and training suites again on the webgpu backend (Dawn; lavapipe on CI),
+// in their own process because the runtime holds one backend per process. No adapter: a loud skip,
+// except under CI=true where .ci/run installs lavapipe and a skip would hide a broken install.
+if (!only || process.env.PITLAB_WEBGPU_PASS) {
+  const probe = spawnSync(
+    process.execPath,
+    [
+      '-r',
+      'tsx/cjs',
+      '-e',
+      "process.stdout.write(JSON.stringify(require('./src/runtime/webgpu').probeWebgpuAdapter()))",
+    ],
+    { cwd: root, encoding: 'utf8' },
+  );
+  let adapter;
+  try {
+    adapter = JSON.parse(probe.stdout.trim().split('\n').pop());
+  } catch {
+    adapter = { ok: false, reason: `probe failed: ${probe.stderr.slice(-300)}` };
+  }
+  const suites = process.env.PITLAB_WEBGPU_SUITES ?? '(models|train)/.*\\.test\\.ts$';
+  if (adapter.ok) {
+    console.log(`\n▶ webgpu pass on ${adapter.adapter.description}`);
+    step(
+      'unit tests on webgpu (uvu, PITLAB_BACKEND=webgpu)',
+      bin('uvu'),
+      ['tests', suites, '-r', 'tsx/cjs'],
+      (out) => {
+        const num = (re) => Number((out.match(re) ?? [])[1] ?? 0);
+        const total = num(/Total:\s+(\d+)/);
+        const passed = num(/Passed:\s+(\d+)/);
+        totals.passed += passed;
+        totals.skipped += num(/Skipped:\s+(\d+)/);
+        totals.failed += Math.max(0, total - passed - num(/Skipped:\s+(\d+)/));
+        if (total === 0) totals.failed += 1;
+      },
+      { PITLAB_BACKEND: 'webgpu' },
+    );
+  } else if (process.env.CI === 'true') {
+    console.log(`\n✗ webgpu pass: no adapter under CI (${adapter.reason})`);
+    totals.failed += 1;
+    ok = false;
+  } else {
+    console.log(`\n⚠ webgpu pass SKIPPED: no WebGPU adapter (${adapter.reason}).`);
+    console.log(
+      '  Install Mesa lavapipe (mesa-vulkan-drivers >= 23, Debian bookworm-backports) to run it.',
+    );
+    totals.skipped += 1;
+  }
+}
 
 console.log(`\nTests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(ok && totals.failed === 0 ? 0 : 1);

@@ -1,10 +1,21 @@
 /** Discovers which tfjs backends this machine can run, and loads the optional native ones. */
 import * as tf from '@tensorflow/tfjs';
+import { probeWebgpuAdapter, type WebgpuAdapter } from './webgpu';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
-/** Preference order when no backend is asked for: fastest first. */
-export const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+/**
+ * Preference order when no backend is asked for: fastest first. Two entries are conditional (see
+ * `autoEligible`): `tensorflow` ranks first only as tfjs-node-gpu with a GPU, and `webgpu` only on
+ * a real GPU adapter; CPU-only `tensorflow` comes after `webgpu`.
+ */
+export const AUTO_ORDER: readonly BackendName[] = [
+  'tensorflow',
+  'webgpu',
+  'tensorflow',
+  'wasm',
+  'cpu',
+];
 
 export const KNOWN_BACKENDS: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
@@ -13,8 +24,25 @@ export interface BackendProbe {
   available: boolean;
   /** Why it is unavailable, or which package provides it. */
   detail: string;
-  /** For `tensorflow`: whether the GPU build is loaded and sees a device. */
+  /** For `tensorflow`: whether the GPU build is loaded and sees a device. For `webgpu`: whether the
+   * adapter is a real GPU rather than a CPU/software one. */
   gpu?: boolean;
+  /** For `webgpu`: the adapter Dawn reports. */
+  adapter?: WebgpuAdapter;
+}
+
+/**
+ * Whether auto selection may take `probe` at `position` in AUTO_ORDER: the first `tensorflow` slot
+ * is for the GPU build only, the second for the CPU build; `webgpu` on a software adapter (lavapipe)
+ * is far slower than wasm, so only an explicit request uses it.
+ */
+export function autoEligible(probe: BackendProbe, position: number): boolean {
+  if (!probe.available) return false;
+  if (probe.name === 'tensorflow') {
+    return AUTO_ORDER.indexOf('tensorflow') === position ? probe.gpu === true : true;
+  }
+  if (probe.name === 'webgpu') return probe.gpu === true;
+  return true;
 }
 
 /**
@@ -50,10 +78,16 @@ function probeWasm(): BackendProbe {
 }
 
 function probeWebgpu(): BackendProbe {
+  const res = probeWebgpuAdapter();
+  if (!res.ok) return { name: 'webgpu', available: false, detail: res.reason };
+  const a = res.adapter;
+  const kind = a.software ? 'CPU/software adapter' : 'GPU adapter';
   return {
     name: 'webgpu',
-    available: false,
-    detail: 'the webgpu backend is not wired into this runtime yet',
+    available: true,
+    detail: `Dawn (webgpu) on ${a.description || a.device || a.vendor} [${kind}]`,
+    gpu: !a.software,
+    adapter: a,
   };
 }
 

@@ -3,9 +3,16 @@
  * trainers and every notebook cell.
  */
 import * as tf from '@tensorflow/tfjs';
-import { AUTO_ORDER, type BackendName, isBackendName, probeBackends } from './backends';
+import {
+  AUTO_ORDER,
+  autoEligible,
+  type BackendName,
+  isBackendName,
+  probeBackends,
+} from './backends';
 import { registerWasmOverrides } from './kernels';
 import { Rng } from './rng';
+import { registerWebgpuBackend, type WebgpuAdapter } from './webgpu';
 
 export interface RuntimeOptions {
   /** Backend to use; `auto` (or unset) takes `PITLAB_BACKEND`, else the fastest available. */
@@ -23,8 +30,10 @@ export interface RuntimeInfo {
   /** wasm only: SIMD and thread count in use. */
   simd?: boolean;
   threads?: number;
-  /** `tensorflow` only: whether the GPU build is in use. */
+  /** `tensorflow`: whether the GPU build is in use; `webgpu`: whether the adapter is a real GPU. */
   gpu?: boolean;
+  /** `webgpu` only: the adapter (vendor, architecture, device, description, software or not). */
+  adapter?: WebgpuAdapter;
   overrides: string[];
   numTensors: number;
   numBytes: number;
@@ -73,16 +82,22 @@ class Runtime {
     const available = probes.filter((p) => p.available).map((p) => p.name);
     let choice: BackendName;
     if (wanted === 'auto') {
-      choice = AUTO_ORDER.find((name) => available.includes(name)) ?? 'cpu';
+      choice =
+        AUTO_ORDER.find((name, i) => {
+          const probe = probes.find((p) => p.name === name);
+          return probe !== undefined && autoEligible(probe, i);
+        }) ?? 'cpu';
     } else {
       if (!available.includes(wanted)) {
         const why = probes.find((p) => p.name === wanted)?.detail ?? 'unknown backend';
+        const listing = probes.map((p) => `  ${p.available ? '✓' : '✗'} ${p.name}: ${p.detail}`);
         throw new Error(
-          `Backend '${wanted}' is not available (${why}). Available: ${available.join(', ')}`,
+          `Backend '${wanted}' is not available (${why}). Available: ${available.join(', ')}\n${listing.join('\n')}`,
         );
       }
       choice = wanted;
     }
+    if (choice === 'webgpu') registerWebgpuBackend();
     if (!(await tf.setBackend(choice))) {
       throw new Error(
         `Backend '${choice}' failed to initialise. Available: ${available.join(', ')}`,
@@ -112,6 +127,9 @@ class Runtime {
       tfjsVersion: tf.version.tfjs,
       ...(backend === 'wasm' ? { simd: this.simd ?? false, threads: 1 } : {}),
       ...(backend === 'tensorflow' ? { gpu: probe?.gpu ?? false } : {}),
+      ...(backend === 'webgpu' && probe?.adapter
+        ? { gpu: probe.gpu ?? false, adapter: { ...probe.adapter } }
+        : {}),
       overrides: [...this.overridden],
       numTensors: mem.numTensors,
       numBytes: mem.numBytes,
