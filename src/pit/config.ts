@@ -37,6 +37,12 @@ export interface PipelineConfig {
     format?: string;
     /** Training pairs used at most (0 = all). */
     maxTrain: number;
+    /**
+     * Synthetic task only: generate this many training pairs (and half as many refine demos) with
+     * the seeded generator instead of the committed 1,599; 0 uses the committed files. Valid and
+     * test are always the committed files.
+     */
+    synthSize: number;
     /** Test prompts evaluated. */
     evalSize: number;
   };
@@ -64,7 +70,7 @@ export interface PipelineConfig {
 }
 
 const SMOKE: PipelineConfig = {
-  data: { source: 'synthetic', maxTrain: 400, evalSize: 48 },
+  data: { source: 'synthetic', maxTrain: 400, synthSize: 0, evalSize: 48 },
   model: { vocabSize: 160, blockSize: 80, nLayer: 2, nHead: 2, nEmbd: 48 },
   judgeModel: { vocabSize: 160, blockSize: 80, nLayer: 1, nHead: 2, nEmbd: 32 },
   sft: { steps: 60, batchSize: 16, lr: 3e-3 },
@@ -83,7 +89,7 @@ const SMOKE: PipelineConfig = {
 };
 
 const DEFAULT: PipelineConfig = {
-  data: { source: 'synthetic', maxTrain: 0, evalSize: 200 },
+  data: { source: 'synthetic', maxTrain: 0, synthSize: 8000, evalSize: 200 },
   model: { vocabSize: 160, blockSize: 80, nLayer: 3, nHead: 4, nEmbd: 96 },
   judgeModel: { vocabSize: 160, blockSize: 80, nLayer: 2, nHead: 2, nEmbd: 64 },
   sft: { steps: 600, batchSize: 32, lr: 2e-3 },
@@ -103,7 +109,7 @@ const DEFAULT: PipelineConfig = {
 
 const FULL: PipelineConfig = {
   ...DEFAULT,
-  data: { source: 'synthetic', maxTrain: 0, evalSize: 202 },
+  data: { source: 'synthetic', maxTrain: 0, synthSize: 40000, evalSize: 202 },
   model: { vocabSize: 160, blockSize: 96, nLayer: 6, nHead: 8, nEmbd: 256 },
   judgeModel: { vocabSize: 160, blockSize: 96, nLayer: 4, nHead: 4, nEmbd: 128 },
   sft: { steps: 3000, batchSize: 64, lr: 1e-3 },

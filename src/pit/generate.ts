@@ -106,7 +106,13 @@ export function scoreRp(
   );
 }
 
-/** R_PIT(x, y, y_ref): how much better `ys` are than `refs`, for each row. */
+/**
+ * R_PIT(x, y, y_ref): how much better `ys` are than `refs`, for each row. Antisymmetrised,
+ * (r(x, y, y_ref) − r(x, y_ref, y)) / 2, so that r(x, y, y) = 0 exactly and swapping the two
+ * responses flips the sign: the trained model's own self-gap is only ≈ 0 on average (its offset),
+ * which would make the gap stopping rule's threshold of 0 meaningless row by row.
+ * Costs a second forward pass per score.
+ */
 export function scoreGap(
   rm: RewardModel,
   tok: Tokenizer,
@@ -119,8 +125,13 @@ export function scoreGap(
     const b = scoreRp(rm, tok, xs, refs);
     return a.map((v, i) => v - b[i]!);
   }
-  return scoreRows(
+  const forward = scoreRows(
     rm,
     xs.map((x, i) => rpitInput(tok, x, ys[i]!, refs[i]!)),
   );
+  const backward = scoreRows(
+    rm,
+    xs.map((x, i) => rpitInput(tok, x, refs[i]!, ys[i]!)),
+  );
+  return forward.map((f, i) => (f - backward[i]!) / 2);
 }

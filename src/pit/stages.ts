@@ -12,6 +12,7 @@ import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path';
 import {
   BpeTokenizer,
+  generateSynthetic,
   loadPreferences,
   loadRefineDemos,
   loadSynthetic,
@@ -104,7 +105,9 @@ const trainCfg = (
   warmupSteps: Math.min(20, Math.floor(s.steps / 10)),
   logEvery: Math.max(1, Math.min(10, Math.floor(s.steps / 10))),
   evalEvery: 0,
-  checkpointEvery: 0,
+  // A checkpoint every ~quarter of the run (a multiple of logEvery), so a killed stage resumes.
+  checkpointEvery:
+    Math.max(1, Math.min(10, Math.floor(s.steps / 10))) * Math.max(1, Math.round(s.steps / 40)),
   outDir,
   stage,
 });
@@ -130,11 +133,26 @@ export function pitStages(): StageDef<PipelineConfig>[] {
           const [train, valid, test] = await Promise.all(
             (['train', 'valid', 'test'] as const).map((s) => loadSynthetic(s)),
           );
+          const heldOut = [...valid!.toRecords(), ...test!.toRecords()].map(pick);
+          let trainRows = train!.toRecords().map(pick);
+          let refine = await loadRefineDemos();
+          const { synthSize } = ctx.config.data;
+          if (synthSize > 0) {
+            // A larger training set from the same generator (seeded by the run's seed), minus any
+            // prompt of the committed valid/test files, so evaluation stays on unseen prompts.
+            const seen = new Set(heldOut.map((p) => p.prompt));
+            const gen = generateSynthetic({ seed: 1000 + ctx.seed, size: synthSize });
+            trainRows = gen.pairs
+              .toRecords()
+              .map(pick)
+              .filter((p) => !seen.has(p.prompt));
+            refine = gen.demos.filter((d) => !seen.has(d.prompt));
+          }
           splits = {
-            train: cap(train!.toRecords().map(pick)),
+            train: cap(trainRows),
             valid: valid!.toRecords().map(pick),
             test: test!.toRecords().map(pick),
-            refine: cap(await loadRefineDemos()),
+            refine: cap(refine),
             synthetic: true,
           };
         } else {
