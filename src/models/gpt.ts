@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type Rng, runtime } from '../runtime';
+import * as ops from '../runtime/ops';
 import { type GptConfig, resolveGptConfig } from './config';
 
 /** Named trainable parameters; names follow GPT-2's checkpoint (h.0.attn.c_attn.weight, ...). */
@@ -107,24 +108,22 @@ export function paramShapes(config: GptConfig): Map<string, number[]> {
   return shapes;
 }
 
-/** LayerNorm over the last axis (eps 1e-5 as in PyTorch). x: [N, C]. */
+/**
+ * LayerNorm over the last axis (eps 1e-5 as in PyTorch). x: [N, C]. One fused kernel forward and
+ * one backward on wasm and cpu (see runtime/ops), the composite tfjs ops elsewhere.
+ */
 function layerNorm(x: tf.Tensor2D, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return x
-    .sub(mean)
-    .mul(tf.rsqrt(variance.add(1e-5)))
-    .mul(weight)
-    .add(bias);
+  return ops.layerNorm(x, weight, bias, 1e-5) as tf.Tensor2D;
 }
 
 /**
- * GELU, tanh approximation (GPT-2's choice), written as x·σ(2z) since ½(1 + tanh z) = σ(2z).
- * Same function, but sigmoid and x·x·x are fast on wasm where tanh and pow are not (measured on
- * [1024, 512]: tanh 9.7 ms, pow 9.5 ms, sigmoid 0.55 ms, mul 0.1 ms).
+ * GELU, tanh approximation (GPT-2's choice). One fused kernel forward and one backward on cpu
+ * and for small tensors on wasm (see runtime/ops); elsewhere, including this model's [B*T, 4C]
+ * activations on wasm, the composite x·σ(2z), since ½(1 + tanh z) = σ(2z) and SIMD sigmoid is
+ * fast on wasm where tanh and pow are not.
  */
 function gelu(x: tf.Tensor): tf.Tensor {
-  const z2 = x.add(x.mul(x).mul(x).mul(0.044715)).mul(2 * Math.sqrt(2 / Math.PI));
-  return x.mul(tf.sigmoid(z2));
+  return ops.gelu(x);
 }
 
 function linear(x: tf.Tensor2D, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
