@@ -36,7 +36,7 @@ class Block(nn.Module):
             cache[0], cache[1] = k, v
         S = k.shape[2]
         att = (q @ k.transpose(-2, -1)) / math.sqrt(D)
-        mask = torch.ones(T, S, dtype=torch.bool).tril(S - T)
+        mask = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(S - T)
         att = att.masked_fill(~mask, -1e9).softmax(-1)
         y = (att @ v).transpose(1, 2).reshape(B, T, C)
         return self.c_proj(y)
@@ -56,7 +56,7 @@ class Gpt(nn.Module):
 
     def forward(self, ids, caches=None, past=0):
         B, T = ids.shape
-        x = self.wte(ids) + self.wpe(torch.arange(past, past + T))
+        x = self.wte(ids) + self.wpe(torch.arange(past, past + T, device=ids.device))
         for i, block in enumerate(self.h):
             x = block(x, None if caches is None else caches[i])
         return self.ln_f(x) @ self.wte.weight.t()
@@ -83,13 +83,22 @@ def main():
     p.add_argument("--sample-rows", type=int, default=64)
     p.add_argument("--sample-tokens", type=int, default=48)
     p.add_argument("--threads", type=int, default=1)
+    # cuda: the anchor of scripts/gpu-bench.sh (fp32, TF32 off, so it matches tfjs's float32)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--skip-sample", action="store_true")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    dev = torch.device(a.device)
+    if a.device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    # CUDA runs asynchronously: synchronise so each timed call includes its GPU work
+    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
     V, T, B = a.vocab, a.block, a.batch
-    model = Gpt(V, T, a.layers, a.heads, a.embd)
+    model = Gpt(V, T, a.layers, a.heads, a.embd).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-4, betas=(0.9, 0.95), weight_decay=0.0)
-    ids = torch.randint(0, V, (B, T + 1))
+    ids = torch.randint(0, V, (B, T + 1)).to(dev)
     rows = []
 
     def train_step():
@@ -100,12 +109,18 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
 
-    s = timed(train_step, 2, a.iters)
+    def timed_sync(fn, warmup, iters):
+        def run():
+            fn()
+            sync()
+        return timed(run, warmup, iters)
+
+    s = timed_sync(train_step, 2, a.iters)
     rows.append(dict(workload="train_step", backend="pytorch", throughput=B * T / s, unit="tokens/s", ms=s * 1e3))
 
     @torch.no_grad()
     def sample_batch():
-        prompt = torch.randint(0, V, (a.sample_rows, 8))
+        prompt = torch.randint(0, V, (a.sample_rows, 8)).to(dev)
         caches = [[None, None] for _ in model.h]
         logits = model(prompt, caches)[:, -1]
         past = prompt.shape[1]
@@ -114,14 +129,18 @@ def main():
             logits = model(nxt, caches, past)[:, -1]
             past += 1
 
-    s = timed(sample_batch, 1, max(1, a.iters // 3))
-    n = a.sample_rows * a.sample_tokens
-    rows.append(dict(workload="sample", backend="pytorch", throughput=n / s, unit="tokens/s", ms=s * 1e3))
+    if not a.skip_sample:
+        s = timed_sync(sample_batch, 1, max(1, a.iters // 3))
+        n = a.sample_rows * a.sample_tokens
+        rows.append(dict(workload="sample", backend="pytorch", throughput=n / s, unit="tokens/s", ms=s * 1e3))
 
-    x, w = torch.randn(1024, 512), torch.randn(512, 512)
-    s = timed(lambda: x @ w, 3, 20)
+    x, w = torch.randn(1024, 512).to(dev), torch.randn(512, 512).to(dev)
+    s = timed_sync(lambda: x @ w, 3, 20)
     rows.append(dict(workload="matmul", backend="pytorch", throughput=2 * 1024 * 512 * 512 / s / 1e9, unit="GFLOP/s", ms=s * 1e3))
-    print(json.dumps(dict(torch=torch.__version__, threads=torch.get_num_threads(), rows=rows)))
+    out = dict(torch=torch.__version__, threads=torch.get_num_threads(), rows=rows)
+    if a.device == "cuda":
+        out["device"] = torch.cuda.get_device_name(0)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":
