@@ -61,7 +61,12 @@ function patchSys(): void {
   const realpath = ts.sys.realpath;
   if (realpath) {
     // Keep the alias path: a real path outside node_modules would make tslab emit the sources.
-    sys.realpath = (p: string) => (map(p) !== p ? p : realpath.call(ts.sys, p));
+    // Dependencies seen through the alias (`pitlab/node_modules/danfojs-node`) get their real
+    // path instead, so a cell's declaration emit can name their types (`danfojs-node`): without
+    // it `const df = someFrame()` fails with "cannot be named without a reference to ...".
+    const aliasDeps = path.join(alias, 'node_modules') + path.sep;
+    sys.realpath = (p: string) =>
+      map(p) !== p && !p.startsWith(aliasDeps) ? p : realpath.call(ts.sys, map(p));
   }
 }
 

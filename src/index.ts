@@ -1,4 +1,32 @@
 /** pitlab's public API: what notebooks and scripts import from 'pitlab'. */
 export * from './data';
 export * from './eval';
+export * from './models';
+export {
+  type PipelineConfig,
+  PROFILES,
+  type Profile,
+  profileConfig,
+  resolvePipelineConfig,
+} from './pit/config';
+export * from './pit/experiments';
+export * from './pit/generate';
+export type { GraphNode, StageStatus } from './pit/graph';
+export * from './pit/improve';
+export {
+  DEFAULT_CACHE,
+  type PipelineRun,
+  pipelineGraph,
+  pipelineStages,
+  type Results,
+  type RunOptions,
+  runPipeline,
+} from './pit/pipeline';
+export * from './pit/self_refine';
+export { loadPolicy, loadReward, readSplits, readTokenizer, type Splits } from './pit/stages';
 export * from './runtime';
+export * from './train';
+export * from './viz/data';
+export * from './viz/eval';
+export * from './viz/notebook';
+export * from './viz/training';
