@@ -3,10 +3,11 @@
  * config section and the seed; it writes its artifact into `ctx.outDir` and its trainer
  * checkpoints into `ctx.workDir`, so a killed stage resumes from its last checkpoint.
  *
- *   data ─▶ tokenizer ─▶ sft_mp ─▶ rm_rp ─▶ rl_mp ─────────────┐
- *                    ├─▶ sft_pit ─▶ rm_rpit ─▶ pit_rl (+ r0, r1) ├─▶ evaluate
- *                    ├─▶ sft_self_refine ─────────────────────── ┤
- *                    └─▶ judge_rm ────────────────────────────── ┘
+ *   data ─▶ tokenizer ─┬▶ sft_mp ─▶ rm_rp ─┬▶ rl_mp ───────────┐
+ *                      │                   └▶ rm_rpit ─┐        │
+ *                      ├▶ sft_pit ─────────────────────┴▶ pit_rl (+ r0, r1) ─┐
+ *                      ├▶ sft_self_refine ───────────────────────────────────┼▶ evaluate
+ *                      └▶ judge_rm ──────────────────────────────────────────┘
  */
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -344,9 +345,7 @@ function sftStage(name: 'sft_mp' | 'sft_pit', kind: 'mp' | 'mpit'): StageDef<Pip
 
 function rewardStage(name: 'rm_rp' | 'rm_rpit', kind: 'rp' | 'rpit'): StageDef<PipelineConfig> {
   const deps: Record<string, string> =
-    kind === 'rp'
-      ? { tok: 'tokenizer', sft: 'sft_mp' }
-      : { tok: 'tokenizer', sft: 'sft_pit', rp: 'rm_rp' };
+    kind === 'rp' ? { tok: 'tokenizer', sft: 'sft_mp' } : { tok: 'tokenizer', rp: 'rm_rp' };
   return {
     name,
     deps,
@@ -354,9 +353,21 @@ function rewardStage(name: 'rm_rp' | 'rm_rpit', kind: 'rp' | 'rpit'): StageDef<P
       runtime.seed(ctx.seed);
       const splits = readSplits(ctx.inputs.tok!);
       const tok = readTokenizer(ctx.inputs.tok!);
-      const sft = loadPolicy(ctx.inputs.sft!);
-      const rm = new RewardModel(kind, copyTrunk(sft));
-      sft.dispose();
+      let rm: RewardModel;
+      if (kind === 'rp') {
+        // R_P starts from M_P^SFT's trunk and a fresh head, as is usual ([N], TRL).
+        const sft = loadPolicy(ctx.inputs.sft!);
+        rm = new RewardModel(kind, copyTrunk(sft));
+        sft.dispose();
+      } else {
+        // R_PIT starts from R_P, trunk and head: its input <bos> x <sep_ref> y_ref <sep> y <eos>
+        // ends like R_P's <bos> x <sep> y <eos>, so it begins as "the quality of y" and, once
+        // antisymmetrised, as R_P(x, y) − R_P(x, y_ref); training adds what depends on y_ref.
+        // (Measured here from M_PIT^SFT instead: swap accuracy 0.57 after 100 steps, loss still
+        // at the chance value 5·ln 2.)
+        const init = loadReward(ctx.inputs.rp!);
+        rm = new RewardModel('rpit', init.trunk, init.head);
+      }
       const rp = ctx.inputs.rp ? loadReward(ctx.inputs.rp) : undefined;
       const cfg = {
         ...trainCfg(ctx.config.reward, ctx.workDir, name),
