@@ -31,7 +31,8 @@ export interface TensorMemory {
 }
 
 export interface HandlerOptions {
-  executor: CellExecutor;
+  /** May be a promise: the kernel answers kernel_info before its compiler has loaded. */
+  executor: CellExecutor | Promise<CellExecutor>;
   transport: Transport;
   plotly: PlotlySession;
   /** Versions for kernel_info. */
@@ -84,13 +85,13 @@ export class JupyterHandler {
 
   private async dispatch(channel: 'shell' | 'control', type: string, msg: Message): Promise<void> {
     const c = msg.content as Record<string, unknown>;
-    const ex = this.opts.executor;
     switch (type) {
       case 'kernel_info_request':
         return this.reply(channel, msg, 'kernel_info_reply', this.kernelInfo());
       case 'execute_request':
         return this.execute(channel, msg as Message<unknown> as Message<ExecuteRequest>);
       case 'complete_request': {
+        const ex = await this.opts.executor;
         const r = ex.complete(String(c.code), Number(c.cursor_pos));
         return this.reply(channel, msg, 'complete_reply', {
           status: 'ok',
@@ -101,6 +102,7 @@ export class JupyterHandler {
         });
       }
       case 'inspect_request': {
+        const ex = await this.opts.executor;
         const text = ex.inspect(String(c.code), Number(c.cursor_pos));
         return this.reply(channel, msg, 'inspect_reply', {
           status: 'ok',
@@ -110,6 +112,7 @@ export class JupyterHandler {
         });
       }
       case 'is_complete_request': {
+        const ex = await this.opts.executor;
         const r = ex.isComplete(String(c.code));
         return this.reply(
           channel,
@@ -127,7 +130,8 @@ export class JupyterHandler {
         // tslab answered this with msg_type "complete_reply"; no comms are registered yet.
         return this.reply(channel, msg, 'comm_info_reply', { status: 'ok', comms: {} });
       case 'interrupt_request':
-        ex.interrupt();
+        // Answered at once, even while the compiler is still loading.
+        void Promise.resolve(this.opts.executor).then((ex) => ex.interrupt());
         return this.reply(channel, msg, 'interrupt_reply', { status: 'ok' });
       case 'shutdown_request': {
         const restart = Boolean(c.restart);
@@ -188,10 +192,11 @@ export class JupyterHandler {
           transient: id ? { display_id: id } : {},
         }),
     };
+    const executor = await this.opts.executor;
     this.ready ??= this.opts.beforeFirstCell?.() ?? Promise.resolve();
     await this.ready;
     const before = this.opts.memory?.();
-    const outcome = await runInCell(sink, () => this.opts.executor.execute(code));
+    const outcome = await runInCell(sink, () => executor.execute(code));
 
     let output: string | undefined;
     if (outcome.status === 'ok') {

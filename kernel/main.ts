@@ -9,9 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import * as ts from '@tslab/typescript-for-tslab';
-import { runtime } from '../src/runtime';
 import type { PlotlySession } from './display/plotly';
-import { createCellExecutor } from './executor';
+import { type CellExecutor, createCellExecutor } from './executor';
 import { installGlobals } from './globals';
 import { JupyterHandler } from './jupyter';
 import { captureStdio, currentSink } from './output';
@@ -24,20 +23,18 @@ export async function startKernel(connectionFile: string): Promise<void> {
   const conn = JSON.parse(readFileSync(connectionFile, 'utf8')) as ConnectionInfo;
   const rawStderr = process.stderr.write.bind(process.stderr);
   const log = (line: string) => rawStderr(`${line}\n`);
-
-  const executor = createCellExecutor(process.cwd());
-  const plotly: PlotlySession = { libraryInlined: false };
-  installGlobals(plotly);
   const server = new ZmqServer(conn, log);
+  const plotly: PlotlySession = { libraryInlined: false };
 
-  // Started now so the first cell rarely waits; awaited before that cell runs.
+  // The sockets are bound first so kernel_info is answered while the compiler and the tensor
+  // runtime load (seconds on a busy machine); cells wait for both.
+  let resolveExecutor: (ex: CellExecutor) => void = () => undefined;
+  const executor = new Promise<CellExecutor>((resolve) => {
+    resolveExecutor = resolve;
+  });
+  let runtime: typeof import('../src/runtime').runtime | undefined;
+  let runtimeInit: Promise<Error | undefined> = Promise.resolve(undefined);
   let runtimeReady = false;
-  const runtimeInit = runtime.ready().then(
-    () => {
-      runtimeReady = true;
-    },
-    (e: unknown) => e as Error,
-  );
 
   const handler = new JupyterHandler({
     executor,
@@ -53,20 +50,34 @@ export async function startKernel(connectionFile: string): Promise<void> {
         );
       }
     },
-    memory: () => (runtimeReady ? runtime.tf.memory() : undefined),
+    memory: () => (runtimeReady && runtime ? runtime.tf.memory() : undefined),
     onShutdown: () => {
       setTimeout(() => {
         server.close();
-        executor.close();
+        void executor.then((ex) => ex.close());
         process.exit(0);
       }, 50);
     },
   });
 
   captureStdio();
-  process.on('SIGINT', () => executor.interrupt());
   await server.start((channel, msg) => handler.handle(channel, msg));
   handler.starting();
+
+  await new Promise((r) => setImmediate(r));
+  const ex = createCellExecutor(process.cwd());
+  installGlobals(plotly);
+  process.on('SIGINT', () => ex.interrupt());
+  resolveExecutor(ex);
+  // The one runtime of this kernel, started before the first cell so that cell rarely waits.
+  runtime = (require('../src/runtime') as typeof import('../src/runtime')).runtime;
+  runtimeInit = runtime.ready().then(
+    () => {
+      runtimeReady = true;
+      return undefined;
+    },
+    (e: unknown) => e as Error,
+  );
 }
 
 export function main(argv: string[]): void {
