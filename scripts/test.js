@@ -101,5 +101,62 @@ if (!only || process.env.PITLAB_WEBGPU_PASS) {
   }
 }
 
+// The tutorial notebooks, run top to bottom by nbclient under the pitlab kernel (installed into a
+// temp prefix) on the smoke profile, all sharing the stage cache: tests/notebooks/execute.py fails
+// a notebook on any error output (type errors included) or without a plotly figure and an HTML
+// table, and prints each one's run time. No Jupyter: a loud skip, a failure under CI=true.
+if (!only || /notebooks/.test(only)) {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const py = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const probe = spawnSync(py, ['-c', 'import nbclient, nbformat, jupyter_client'], {
+    encoding: 'utf8',
+  });
+  if (probe.status === 0) {
+    const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'pitlab-jupyter-'));
+    const install = spawnSync(
+      process.execPath,
+      [path.join(root, 'bin', 'pitlab.js'), 'install', '--prefix', prefix],
+      { cwd: root, encoding: 'utf8' },
+    );
+    const notebooks = fs
+      .readdirSync(path.join(root, 'notebooks'))
+      .filter((f) => /^\d\d-.*\.ipynb$/.test(f))
+      .sort()
+      .map((f) => path.join('notebooks', f));
+    if (install.status !== 0) {
+      console.log(`\n✗ notebooks: pitlab install failed: ${install.stderr}`);
+      totals.failed += 1;
+      ok = false;
+    } else {
+      step(
+        `tutorial notebooks (nbclient, pitlab kernel, PITLAB_PROFILE=smoke)`,
+        py,
+        [path.join('tests', 'notebooks', 'execute.py'), ...notebooks],
+        (out) => {
+          const m = out.match(/Notebooks: (\d+) passed, (\d+) failed/);
+          if (!m) {
+            console.log('✗ notebooks: the runner did not report');
+            totals.failed += 1;
+            return;
+          }
+          totals.passed += Number(m[1]);
+          totals.failed += Number(m[2]);
+        },
+        { JUPYTER_PATH: path.join(prefix, 'share', 'jupyter'), PITLAB_PROFILE: 'smoke' },
+      );
+    }
+    fs.rmSync(prefix, { recursive: true, force: true });
+  } else if (process.env.CI === 'true') {
+    console.log(`\n✗ notebooks: Jupyter (nbclient) not found under CI: ${probe.stderr.trim()}`);
+    totals.failed += 1;
+    ok = false;
+  } else {
+    console.log('\n⚠ tutorial notebooks SKIPPED: Jupyter is not installed (python3 nbclient).');
+    console.log('  Install it with: sudo apt-get install jupyter-nbconvert python3-nbclient');
+    totals.skipped += 1;
+  }
+}
+
 console.log(`\nTests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(ok && totals.failed === 0 ? 0 : 1);
