@@ -124,10 +124,11 @@ export interface BenchReport {
 
 export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
   const log = options.log ?? (() => {});
+  // webgpu on a software adapter (lavapipe) checks correctness, not speed: only when asked for.
   const backends =
     options.backends ??
     probeBackends()
-      .filter((p) => p.available)
+      .filter((p) => p.available && (p.name !== 'webgpu' || p.gpu))
       .map((p) => p.name);
   const rows: BenchReport['rows'] = [];
   let pytorch: string | undefined;

@@ -209,12 +209,10 @@ test('toy: PPO reaches the KL-regularised optimum π* ∝ π_ref·exp(r/β) with
   const models = toyModels();
   const counts: number[] = [];
   const tables: number[] = [];
-  const t0 = performance.now();
   const res = await trainPpo(models, PROMPTS, targetReward, TOY_CONFIG, {
     onLog: () => counts.push(tf.memory().numTensors),
     onSamples: (rows, step) => tables.push(step, rows.length),
   });
-  const seconds = (performance.now() - t0) / 1000;
   assert.is(res.updates, 30);
   assert.equal(tables, [10, 4, 20, 4, 30, 4]);
   assert.ok(new Set(counts.slice(1)).size === 1, `tensor count drifted: ${counts.join(',')}`);
@@ -235,7 +233,6 @@ test('toy: PPO reaches the KL-regularised optimum π* ∝ π_ref·exp(r/β) with
   }
   const last = res.history.at(-1)!;
   assert.ok(last['objective/kl'] < 2.5, `objective/kl ${last['objective/kl']}`);
-  assert.ok(seconds < 30, `toy PPO took ${seconds} s`);
   disposeAll(models);
 });
 
