@@ -101,6 +101,66 @@ if (!only || process.env.PITLAB_WEBGPU_PASS) {
   }
 }
 
+// The kernel under Jupyter itself: jupyter_kernel_test's conformance suite (tests/kernel/
+// test_kernel.py) and a plotly notebook exported by nbconvert and screenshotted in headless
+// Chromium (test_notebook_render.py), against a kernelspec installed into a temp prefix. No
+// Jupyter: a loud skip, a failure under CI=true (CI must never pass without running them).
+if (!only || /kernel/.test(only)) {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const py = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const files = ['test_kernel', 'test_notebook_render'];
+  const probe = spawnSync(py, ['-c', 'import jupyter_kernel_test, nbconvert, nbclient'], {
+    encoding: 'utf8',
+  });
+  const jupyter = spawnSync('jupyter', ['nbconvert', '--version'], { encoding: 'utf8' });
+  if (probe.status === 0 && jupyter.status === 0) {
+    const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'pitlab-jupyter-'));
+    const install = spawnSync(
+      process.execPath,
+      [path.join(root, 'bin', 'pitlab.js'), 'install', '--prefix', prefix],
+      { cwd: root, encoding: 'utf8' },
+    );
+    if (install.status !== 0) {
+      console.log(`\n✗ kernel tests: pitlab install failed: ${install.stderr}`);
+      totals.failed += 1;
+      ok = false;
+    } else {
+      step(
+        'kernel under Jupyter (jupyter_kernel_test, nbconvert + Chromium)',
+        py,
+        ['-m', 'unittest', 'discover', '-v', '-s', path.join('tests', 'kernel'), '-p', 'test_*.py'],
+        (out) => {
+          // unittest closes with "Ran N tests" and "OK (skipped=S)" or "FAILED (failures=F, errors=E, ...)"
+          const ran = Number((out.match(/^Ran (\d+) tests?/m) ?? [])[1] ?? 0);
+          const count = (key) => Number((out.match(new RegExp(`${key}=(\\d+)`)) ?? [])[1] ?? 0);
+          const failed = count('failures') + count('errors') + count('unexpected successes');
+          const skipped = count('skipped');
+          totals.passed += Math.max(0, ran - failed - skipped);
+          totals.failed += failed;
+          totals.skipped += skipped;
+          if (ran === 0) {
+            console.log('✗ no kernel test ran');
+            totals.failed += 1;
+          }
+        },
+        { JUPYTER_PATH: path.join(prefix, 'share', 'jupyter') },
+      );
+    }
+    fs.rmSync(prefix, { recursive: true, force: true });
+  } else if (process.env.CI === 'true') {
+    console.log(`\n✗ kernel tests: Jupyter not found under CI: ${probe.stderr.trim()}`);
+    totals.failed += files.length;
+    ok = false;
+  } else {
+    console.log('\n⚠⚠⚠ kernel tests under Jupyter SKIPPED: Jupyter is not installed. ⚠⚠⚠');
+    console.log(
+      '  Install: sudo apt-get install jupyter-nbconvert python3-nbclient python3-jupyter-kernel-test chromium',
+    );
+    totals.skipped += files.length;
+  }
+}
+
 // The tutorial notebooks, run top to bottom by nbclient under the pitlab kernel (installed into a
 // temp prefix) on the smoke profile, all sharing the stage cache: tests/notebooks/execute.py fails
 // a notebook on any error output (type errors included) or without a plotly figure and an HTML
