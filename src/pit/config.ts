@@ -71,8 +71,8 @@ export interface PipelineConfig {
 
 const SMOKE: PipelineConfig = {
   data: { source: 'synthetic', maxTrain: 400, synthSize: 0, evalSize: 48 },
-  model: { vocabSize: 160, blockSize: 80, nLayer: 2, nHead: 2, nEmbd: 48 },
-  judgeModel: { vocabSize: 160, blockSize: 80, nLayer: 1, nHead: 2, nEmbd: 32 },
+  model: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 2, nEmbd: 48 },
+  judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 1, nHead: 2, nEmbd: 32 },
   sft: { steps: 60, batchSize: 16, lr: 3e-3 },
   reward: { steps: 40, batchSize: 16, lr: 1e-3 },
   judge: { steps: 40, batchSize: 16, lr: 1e-3 },
@@ -90,8 +90,8 @@ const SMOKE: PipelineConfig = {
 
 const DEFAULT: PipelineConfig = {
   data: { source: 'synthetic', maxTrain: 0, synthSize: 8000, evalSize: 200 },
-  model: { vocabSize: 160, blockSize: 80, nLayer: 3, nHead: 4, nEmbd: 96 },
-  judgeModel: { vocabSize: 160, blockSize: 80, nLayer: 2, nHead: 2, nEmbd: 64 },
+  model: { vocabSize: 160, blockSize: 112, nLayer: 3, nHead: 4, nEmbd: 96 },
+  judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 2, nEmbd: 64 },
   sft: { steps: 400, batchSize: 32, lr: 2e-3 },
   reward: { steps: 400, batchSize: 32, lr: 1e-3 },
   judge: { steps: 300, batchSize: 32, lr: 1e-3 },
@@ -110,8 +110,8 @@ const DEFAULT: PipelineConfig = {
 const FULL: PipelineConfig = {
   ...DEFAULT,
   data: { source: 'synthetic', maxTrain: 0, synthSize: 40000, evalSize: 202 },
-  model: { vocabSize: 160, blockSize: 96, nLayer: 6, nHead: 8, nEmbd: 256 },
-  judgeModel: { vocabSize: 160, blockSize: 96, nLayer: 4, nHead: 4, nEmbd: 128 },
+  model: { vocabSize: 160, blockSize: 112, nLayer: 6, nHead: 8, nEmbd: 256 },
+  judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 4, nHead: 4, nEmbd: 128 },
   sft: { steps: 3000, batchSize: 64, lr: 1e-3 },
   reward: { steps: 2000, batchSize: 64, lr: 3e-4 },
   judge: { steps: 1500, batchSize: 64, lr: 3e-4 },

@@ -22,11 +22,15 @@ export function refineQuery(tok: Tokenizer, x: string, y: string, critique: stri
   return [...critiqueQuery(tok, x, y), ...tok.encode(critique), SPECIAL_IDS.sep];
 }
 
-/** SFT examples for the Self-Refine model: x → y_w plus each demo's critique and refinement. */
+/**
+ * SFT examples for the Self-Refine model: x → y_w plus each demo's critique and refinement.
+ * Examples longer than `blockSize` tokens are left out (a few refine demos with long critiques).
+ */
 export function selfRefineExamples(
   tok: Tokenizer,
   pairs: ReadonlyArray<{ prompt: string; chosen: string }>,
   demos: readonly RefineDemo[],
+  blockSize = Number.POSITIVE_INFINITY,
 ): SftExample[] {
   const examples: SftExample[] = pairs.map((p) => ({
     prompt: policyPrompt(tok, p.prompt),
@@ -42,7 +46,7 @@ export function selfRefineExamples(
       response: responseIds(tok, d.refined),
     });
   }
-  return examples;
+  return examples.filter((e) => e.prompt.length + e.response.length <= blockSize);
 }
 
 export interface SelfRefineTrace {
@@ -72,14 +76,16 @@ export function selfRefine(
       options,
     );
     critiques.push(crit);
-    ys.push(
-      generate(
-        model,
-        tok,
-        xs.map((x, i) => refineQuery(tok, x, prev[i]!, crit[i]!)),
-        options,
-      ),
-    );
+    // Keep room for the refined response: a critique too long for the context is cut short.
+    const budget = model.config.blockSize - options.maxNewTokens;
+    const queries = xs.map((x, i) => {
+      const q = refineQuery(tok, x, prev[i]!, crit[i]!);
+      if (q.length <= budget) return q;
+      const head = critiqueQuery(tok, x, prev[i]!);
+      const room = Math.max(0, budget - head.length - 1);
+      return [...head, ...tok.encode(crit[i]!).slice(0, room), SPECIAL_IDS.sep];
+    });
+    ys.push(generate(model, tok, queries, options));
   }
   return { ys, critiques };
 }

@@ -207,7 +207,7 @@ export function pitStages(): StageDef<PipelineConfig>[] {
         const splits = readSplits(ctx.inputs.tok!);
         const tok = readTokenizer(ctx.inputs.tok!);
         const model = new Gpt(modelConfig(ctx.config, tok, 'model'), undefined, 'self_refine.init');
-        const train = selfRefineExamples(tok, splits.train, splits.refine);
+        const train = selfRefineExamples(tok, splits.train, splits.refine, model.config.blockSize);
         await trainSft(
           { policy: model },
           { train },
