@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { isCompleteCode } from 'tslab/dist/converter';
 import { type ConsoleInterface, createExecutor } from 'tslab/dist/executor';
 import { printQuickInfo } from 'tslab/dist/inspect';
-import { createConverter } from './converter';
+import { createConverter, expandShorthandProperties } from './converter';
 
 export type CellOutcome =
   | { status: 'ok'; hasValue: boolean; value?: unknown }
@@ -68,7 +68,7 @@ export function createCellExecutor(rootDir: string): CellExecutor {
   return {
     async execute(code) {
       Object.assign(state, { last: undefined, thrown: undefined, diagnostics: [] });
-      const ok = await exec.execute(code);
+      const ok = await exec.execute(expandShorthandProperties(code));
       const { last, thrown, diagnostics } = state;
       if (ok) {
         return last
