@@ -11,15 +11,7 @@
  * A stage killed mid-way (SIGKILL) leaves at most a `.tmp-*` dir, which is ignored and swept.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../models/safetensors';
 
@@ -97,20 +89,33 @@ export class ArtifactStore {
     return JSON.parse(readFileSync(path.join(this.dir(stage, key), file), 'utf8')) as T;
   }
 
-  /** Removes temp dirs left by killed runs (older than `minAgeMs`, so live runs are untouched). */
-  sweep(minAgeMs = 60_000): number {
+  /**
+   * Removes temp dirs left by killed runs: those whose writer process (the pid in the name) is
+   * gone. A live run's temp dir is never touched, however long its stage takes.
+   */
+  sweep(): number {
     let removed = 0;
     if (!existsSync(this.root)) return 0;
     for (const stage of readdirSync(this.root)) {
       const stageDir = path.join(this.root, stage);
       for (const entry of readdirSync(stageDir)) {
         const full = path.join(stageDir, entry);
-        if (entry.includes('.tmp-') && Date.now() - statSync(full).mtimeMs > minAgeMs) {
+        const pid = Number(/\.tmp-(\d+)-/.exec(entry)?.[1]);
+        if (pid && !processAlive(pid)) {
           rmSync(full, { recursive: true, force: true });
           removed += 1;
         }
       }
     }
     return removed;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // signal 0: existence check only
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
