@@ -97,7 +97,12 @@ export class RewardModel {
 /** A trunk with copies of `model`'s weights (e.g. to start a reward model from M_P^SFT). */
 export function copyTrunk(model: Gpt): Gpt {
   const params: ParamMap = new Map(
-    [...model.params].map(([name, v]) => [name, tf.variable(v.clone(), true)]),
+    [...model.params].map(([name, v]) => {
+      const copy = v.clone();
+      const variable = tf.variable(copy, true); // shares the data; the clone handle must go
+      copy.dispose();
+      return [name, variable];
+    }),
   );
   return new Gpt(model.config, params);
 }

@@ -95,7 +95,6 @@ function evaluateStage(): StageDef<PipelineConfig> {
     },
     async run(ctx) {
       runtime.seed(ctx.seed);
-      const before = tf.memory().numTensors;
       const tok = readTokenizer(ctx.inputs.tok!);
       const splits = readSplits(ctx.inputs.tok!);
       const test = splits.test.slice(0, ctx.config.data.evalSize);
@@ -154,14 +153,24 @@ function evaluateStage(): StageDef<PipelineConfig> {
         m.dispose();
       models.selfRefine?.dispose();
       for (const m of Object.values(models.ablations)) m.dispose();
-      const leaked = tf.memory().numTensors - before;
-      if (leaked !== 0) throw new Error(`evaluate: ${leaked} tensors leaked`);
     },
   };
 }
 
+/**
+ * Every stage, each wrapped in a leak check: a stage must leave `tf.memory().numTensors` where it
+ * found it, or the run fails naming the stage (notebooks run many stages in one kernel).
+ */
 export function pipelineStages(): StageDef<PipelineConfig>[] {
-  return [...pitStages(), evaluateStage()];
+  return [...pitStages(), evaluateStage()].map((stage) => ({
+    ...stage,
+    async run(ctx) {
+      const before = tf.memory().numTensors;
+      await stage.run(ctx);
+      const leaked = tf.memory().numTensors - before;
+      if (leaked !== 0) throw new Error(`stage '${stage.name}' left ${leaked} tensors alive`);
+    },
+  }));
 }
 
 function resolveRun(options: RunOptions): {
