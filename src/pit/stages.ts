@@ -83,15 +83,24 @@ function modelConfig(
   return { ...c[which], vocabSize: tok.vocabSize };
 }
 
-/** Token-level truncation for real text: prompts keep their end, responses their start. */
+/**
+ * Token-level truncation for real text, so every layout (up to x, y_ref and y together) fits the
+ * context: prompts keep their end, responses their start. Re-encoding decoded text can add tokens
+ * (a cut inside a multi-byte character decodes to U+FFFD), so each cut is checked and shortened.
+ */
 function fitPair(tok: Tokenizer, p: Pair, blockSize: number): Pair {
   const budget = Math.floor((blockSize - 6) / 3);
-  const x = tok.encode(p.prompt);
-  const cut = (s: string) => tok.decode(tok.encode(s).slice(0, budget));
+  const fit = (ids: number[], keepEnd: boolean): string => {
+    for (let k = Math.min(budget, ids.length); k >= 0; k--) {
+      const text = tok.decode(keepEnd ? ids.slice(ids.length - k) : ids.slice(0, k));
+      if (tok.encode(text).length <= budget) return text;
+    }
+    return '';
+  };
   return {
-    prompt: x.length > budget ? tok.decode(x.slice(x.length - budget)) : p.prompt,
-    chosen: cut(p.chosen),
-    rejected: cut(p.rejected),
+    prompt: fit(tok.encode(p.prompt), true),
+    chosen: fit(tok.encode(p.chosen), false),
+    rejected: fit(tok.encode(p.rejected), false),
   };
 }
 
