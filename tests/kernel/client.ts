@@ -69,7 +69,19 @@ export class TestKernel {
     k.iopub.connect(`tcp://127.0.0.1:${conn.iopub_port}`);
     k.iopub.subscribe();
     void k.readIopub();
-    await k.request('kernel_info_request', {}, 60_000);
+    const exited = new Promise<never>((_, reject) =>
+      proc.once('exit', (code, signal) =>
+        reject(new Error(`kernel exited (${code ?? signal}) before answering kernel_info`)),
+      ),
+    );
+    exited.catch(() => {}); // a normal exit at close() is not an error
+    try {
+      // Generous: the first start in a fresh clone transpiles pitlab's sources with a cold cache.
+      await Promise.race([k.request('kernel_info_request', {}, 240_000), exited]);
+    } catch (err) {
+      proc.kill('SIGKILL'); // a kernel that never answered must not outlive the test run
+      throw err;
+    }
     return k;
   }
 

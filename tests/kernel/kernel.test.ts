@@ -11,7 +11,7 @@ test.before(async () => {
   kernel = await TestKernel.start(NOTEBOOKS);
 });
 test.after(async () => {
-  await kernel.close();
+  await kernel?.close();
 });
 
 test('the last value is an execute_result with text/plain', async () => {
