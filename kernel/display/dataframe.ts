@@ -3,7 +3,10 @@
  * and a head/tail row limit, plus a `text/plain` grid. `application/vnd.dataresource+json` is
  * left out on purpose: VS Code renders it blank (microsoft/vscode-jupyter#15004).
  */
+import { escapeHtml } from '../../src/viz/html';
 import type { MimeBundle } from '../protocol';
+
+export { escapeHtml };
 
 /** The parts of danfo's DataFrame and Series this module reads (duck-typed, no import). */
 export interface FrameLike {
@@ -29,15 +32,6 @@ export function isFrameLike(v: unknown): v is FrameLike {
   if (name !== 'DataFrame' && name !== 'Series') return false;
   const f = v as Partial<FrameLike>;
   return Array.isArray(f.shape) && Array.isArray(f.columns) && Array.isArray(f.dtypes);
-}
-
-export function escapeHtml(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
 }
 
 function cell(v: unknown): string {

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Figure } from '../viz/data';
+import { escapeHtml } from '../viz/html';
 
 export interface ReportTable {
   title: string;
@@ -18,15 +19,6 @@ export interface ReportSection {
   text?: string;
   tables?: ReportTable[];
   figures?: Array<{ title: string; figure: Figure }>;
-}
-
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
 }
 
 function cell(v: string | number): string {
