@@ -14,19 +14,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../models/safetensors';
+import { canonicalJson } from '../runtime/json';
 
-/** Deterministic JSON: object keys sorted, so equal configs hash equally. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  if (typeof value === 'number' && !Number.isFinite(value)) return JSON.stringify(String(value));
-  return JSON.stringify(value) ?? 'null';
-}
+/** Stage keys hash this form (sorted keys), so equal configs key equally. */
+export { canonicalJson };
 
 export interface KeyParts {
   stage: string;

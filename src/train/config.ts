@@ -1,5 +1,6 @@
 /** Trainer configuration: defaults merged with overrides, unknown keys and wrong types rejected by name. */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../runtime/json';
 
 /** A value a trainer config may hold: numbers, strings, booleans, and arrays or records of them. */
 type Plain = number | string | boolean | null | Plain[] | { [key: string]: Plain };
@@ -52,25 +53,13 @@ export function checkConfig(ok: boolean, name: string, key: string, rule: string
   if (!ok) throw new Error(`${name}.${key} must be ${rule}, got ${JSON.stringify(value)}`);
 }
 
-/** JSON with sorted keys, so equal configs serialise identically whatever their key order. */
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 /**
  * A short hash of everything that shapes a run's trajectory. Stored in checkpoints so that
  * resuming with a different config fails loudly instead of silently mixing two runs.
  */
 export function configHash(config: object): string {
   return createHash('sha256')
-    .update(stableJson(config as Plain))
+    .update(canonicalJson(config as Plain))
     .digest('hex')
     .slice(0, 16);
 }
