@@ -1,8 +1,10 @@
 /** What `report.html` shows: tables and figures built from results.json and the stage metrics. */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { readMetrics } from '../train/metrics';
+import { type MetricName, readMetrics } from '../train/metrics';
 import type { Figure } from '../viz/data';
+import { eloFigure, eloSeries, rewardHistogram, temperatureFigure } from '../viz/eval';
+import { metricFigure } from '../viz/training';
 import type { Results } from './pipeline';
 import { type ReportSection, type ReportTable, renderReport } from './report';
 
@@ -41,24 +43,6 @@ function line(
   };
 }
 
-function histogram(title: string, series: Record<string, number[]>, xTitle: string): Figure {
-  return {
-    data: Object.entries(series).map(([name, x]) => ({
-      type: 'histogram',
-      name,
-      x,
-      opacity: 0.55,
-      nbinsx: 20,
-    })),
-    layout: {
-      title: { text: title },
-      barmode: 'overlay',
-      xaxis: { title: { text: xTitle } },
-      yaxis: { title: { text: 'rows' } },
-    },
-  };
-}
-
 /** Metrics files a stage kept in its artifact dir. */
 function metricsFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -68,33 +52,20 @@ function metricsFiles(dir: string): string[] {
     .map((f) => path.join(dir, f));
 }
 
+/** One figure per metric key and metrics file, for the keys the file has. */
 function curves(
   dirOf: (stage: string) => string,
   stage: string,
-  keys: string[],
+  keys: MetricName[],
 ): ReportSection['figures'] {
   const figures: NonNullable<ReportSection['figures']> = [];
   for (const file of metricsFiles(dirOf(stage))) {
     const rows = readMetrics(file);
     const label = path.basename(file, '.metrics.jsonl');
     for (const key of keys) {
-      const pts = rows.filter((r) => typeof (r as Record<string, unknown>)[key] === 'number');
-      if (pts.length === 0) continue;
-      figures.push({
-        title: `${stage} · ${label} · ${key}`,
-        figure: line(
-          key,
-          [
-            {
-              name: key,
-              x: pts.map((r) => r.step),
-              y: pts.map((r) => (r as Record<string, number>)[key]!),
-            },
-          ],
-          'step',
-          key,
-        ),
-      });
+      const figure = metricFigure(rows, [key], key, { yTitle: key });
+      if (figure.data.length === 0) continue;
+      figures.push({ title: `${stage} · ${label} · ${key}`, figure });
     }
   }
   return figures;
@@ -137,15 +108,12 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
     rows: Object.entries(r.stages).map(([s, v]) => [s, v.seconds, v.cached ? 'yes' : 'no']),
   };
   const lead = r.judges[0]!;
-  const sweep = ['pit', 'self_refine'].map((system) => {
-    const rows = r.temperatureSweep.filter((t) => t.system === system);
-    return {
-      name: system,
-      x: rows.map((t) => t.temperature),
-      y: rows.map((t) => t.delta),
-      err: rows.map((t) => t.ci95),
-    };
-  });
+  const sweep = ['pit', 'self_refine'].map((system) => ({
+    name: system,
+    points: r.temperatureSweep
+      .filter((t) => t.system === system)
+      .map((t) => ({ temperature: t.temperature, mean: t.delta, ci95: t.ci95 })),
+  }));
   const iter = (system: string, rule: string) => {
     const rows = r.iterations.filter(
       (t) => t.system === system && t.rule === rule && t.judge === lead,
@@ -157,18 +125,7 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
       err: rows.map((t) => t.ci95),
     };
   };
-  const eloLead = r.elo.find((e) => e.judge === lead);
-  const eloSeries = ['pit', 'self_refine'].map((system) => {
-    const idx = (eloLead?.players ?? [])
-      .map((p, i) => [p, i] as const)
-      .filter(([p]) => p.startsWith(`${system} t=`));
-    return {
-      name: system,
-      x: idx.map(([p]) => Number(p.split('t=')[1])),
-      y: idx.map(([, i]) => eloLead!.rating[i]!),
-      err: idx.map(([, i]) => eloLead!.ci95[i]!),
-    };
-  });
+  const eloLead = r.elo.find((e) => e.judge === lead) ?? { players: [], rating: [], ci95: [] };
   const ablation: ReportTable = {
     title: 'Curriculum ablation: improver applied once to y_0, against y_0',
     columns: ['curriculum', 'judge', 'mean', 'Δ vs original', '95% CI'],
@@ -195,7 +152,13 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
     {
       title: 'Reward distributions (Figure 2)',
       figures: [
-        { title: `${lead} scores`, figure: histogram(`${lead} score`, r.distributions, 'score') },
+        {
+          title: `${lead} scores`,
+          figure: rewardHistogram(
+            Object.entries(r.distributions).map(([name, values]) => ({ name, values })),
+            { title: `${lead} score`, xTitle: 'score', nbins: 20 },
+          ),
+        },
       ],
     },
     {
@@ -203,7 +166,7 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
       figures: [
         {
           title: `Δ vs original by temperature (${lead})`,
-          figure: line('Δ vs original', sweep, 'temperature', 'Δ'),
+          figure: temperatureFigure(sweep, { title: 'Δ vs original', yTitle: 'Δ' }),
         },
         {
           title: `Mean ${lead} score by iteration`,
@@ -216,7 +179,7 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
         },
         {
           title: `ELO over iterations (${lead})`,
-          figure: line('ELO', eloSeries, 'iteration', 'rating'),
+          figure: eloFigure(eloSeries(eloLead, ['pit', 'self_refine']), { title: 'ELO' }),
         },
       ],
       text: `Gap stopping rule: ${r.gapRuleMeanIterations.toFixed(2)} iterations used on average.`,

@@ -163,7 +163,10 @@ const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * Splits an `EloResult` into one series per system, reading players named `<system>_<t>` or
  * `<system> t=<t>` (e.g. `pit_0` … `pit_5`, `self_refine t=1` …). Other players are left out.
  */
-export function eloSeries(result: EloResult, systems: string[]): EloSeries[] {
+export function eloSeries(
+  result: Pick<EloResult, 'players' | 'rating' | 'ci95'>,
+  systems: string[],
+): EloSeries[] {
   return systems.map((name) => {
     const pattern = new RegExp(`^${escapeRegex(name)}(?:_| t=)(\\d+)$`);
     const rows = result.players
@@ -213,7 +216,8 @@ export interface RewardSeries {
 
 /**
  * Overlaid, normalised histograms of rewards, one per series, as in the PIT paper's Figure 2.
- * Densities, not counts, so series of different sizes compare by shape.
+ * Densities, not counts, so series of different sizes compare by shape. Bins: `bins` when
+ * given, else at most `nbins` (default 40) chosen by plotly.
  */
 export function rewardHistogram(
   series: RewardSeries[],
@@ -221,6 +225,7 @@ export function rewardHistogram(
     title?: string;
     xTitle?: string;
     bins?: { start: number; end: number; size: number };
+    nbins?: number;
   } = {},
 ): Figure {
   return {
@@ -231,7 +236,7 @@ export function rewardHistogram(
       histnorm: 'probability density',
       opacity: 0.55,
       marker: { color: colour(i) },
-      ...(opts.bins ? { xbins: opts.bins } : { nbinsx: 40 }),
+      ...(opts.bins ? { xbins: opts.bins } : { nbinsx: opts.nbins ?? 40 }),
     })),
     layout: {
       title: { text: opts.title ?? 'Reward distributions' },

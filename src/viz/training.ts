@@ -1,17 +1,29 @@
 /** Plotly figure builders (plain {data, layout} objects) for training curves from a metrics frame. */
 import type * as dfd from 'danfojs-node';
-import type { MetricName } from '../train/metrics';
+import type { MetricName, MetricsRow } from '../train/metrics';
 import type { Figure } from './data';
 
-/** Finite (step, value) points of one column; columns absent from the frame give no points. */
-function series(frame: dfd.DataFrame, key: string): { x: number[]; y: number[] } {
-  if (!frame.columns.includes(key)) return { x: [], y: [] };
-  const steps = frame.column('step').values as number[];
-  const values = frame.column(key).values as number[];
+/** A metrics frame (`metricsFrame`) or the rows it is built from (`readMetrics`). */
+export type MetricsSource = dfd.DataFrame | readonly MetricsRow[];
+
+/** Finite (step, value) points of one column; columns absent from the source give no points. */
+function series(source: MetricsSource, key: string): { x: number[]; y: number[] } {
+  let steps: number[];
+  let values: unknown[];
+  if (Array.isArray(source)) {
+    const rows = source as readonly MetricsRow[];
+    steps = rows.map((r) => r.step);
+    values = rows.map((r) => (r as Record<string, unknown>)[key]);
+  } else {
+    const frame = source as dfd.DataFrame;
+    if (!frame.columns.includes(key)) return { x: [], y: [] };
+    steps = frame.column('step').values as number[];
+    values = frame.column(key).values;
+  }
   const x: number[] = [];
   const y: number[] = [];
   values.forEach((v, i) => {
-    if (Number.isFinite(v)) {
+    if (typeof v === 'number' && Number.isFinite(v)) {
       x.push(steps[i]!);
       y.push(v);
     }
@@ -19,9 +31,9 @@ function series(frame: dfd.DataFrame, key: string): { x: number[]; y: number[] }
   return { x, y };
 }
 
-/** Line chart of `keys` (those present in the frame) against step; `y2` keys use a right axis. */
+/** Line chart of `keys` (those present in the metrics) against step; `y2` keys use a right axis. */
 export function metricFigure(
-  frame: dfd.DataFrame,
+  frame: MetricsSource,
   keys: readonly MetricName[],
   title: string,
   opts: { y2?: readonly MetricName[]; yTitle?: string } = {},
