@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { REFERENCE } from '../src/bench/workloads';
 import { Gpt, sample } from '../src/models';
 import { runtime } from '../src/runtime';
+import { printTally, tallyKernels } from './profile-common';
 
 async function main() {
   await runtime.ready({ backend: (process.env.PITLAB_BACKEND as 'wasm') ?? 'wasm' });
@@ -17,24 +18,14 @@ async function main() {
   run();
   const wall = performance.now() - t0;
   const info = await tf.profile(run);
-  const byName = new Map<string, { ms: number; n: number }>();
-  for (const k of info.kernels) {
-    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    const key =
-      k.name === 'BatchMatMul'
-        ? `${k.name} ${JSON.stringify(k.inputShapes)}`.replace(/,\d+,32\]/, ',S,32]')
-        : k.name;
-    const e = byName.get(key) ?? { ms: 0, n: 0 };
-    e.ms += ms;
-    e.n += 1;
-    byName.set(key, e);
-  }
-  const total = [...byName.values()].reduce((a, b) => a + b.ms, 0);
-  console.log(
-    `wall ${wall.toFixed(0)} ms unprofiled; kernel time ${total.toFixed(0)} ms over ${info.kernels.length} kernels`,
+  const tally = tallyKernels(info.kernels, (k) =>
+    k.name === 'BatchMatMul'
+      ? `${k.name} ${JSON.stringify(k.inputShapes)}`.replace(/,\d+,32\]/, ',S,32]')
+      : k.name,
   );
-  for (const [k, e] of [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
-    console.log(`${e.ms.toFixed(1).padStart(8)} ms ${String(e.n).padStart(5)}×  ${k}`);
-  }
+  console.log(
+    `wall ${wall.toFixed(0)} ms unprofiled; kernel time ${tally.total.toFixed(0)} ms over ${info.kernels.length} kernels`,
+  );
+  printTally(tally, 25, 5);
 }
 main();

@@ -4,6 +4,7 @@ import { REFERENCE } from '../src/bench/workloads';
 import { Gpt, lmLoss } from '../src/models';
 import { runtime } from '../src/runtime';
 import { AdamW } from '../src/train/optim';
+import { printTally, tallyKernels } from './profile-common';
 
 async function main() {
   await runtime.ready({ backend: (process.env.PITLAB_BACKEND as 'wasm') ?? 'wasm' });
@@ -27,21 +28,14 @@ async function main() {
   const t0 = performance.now();
   const info = await tf.profile(step);
   const wall = performance.now() - t0;
-  const byName = new Map<string, { ms: number; n: number }>();
-  for (const k of info.kernels) {
-    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    const key = `${k.name} ${['BatchMatMul', 'Transpose', 'Slice', 'Sum', 'Multiply', 'Pad'].includes(k.name) ? JSON.stringify(k.inputShapes) : ''}`;
-    const e = byName.get(key) ?? { ms: 0, n: 0 };
-    e.ms += ms;
-    e.n += 1;
-    byName.set(key, e);
-  }
-  const total = [...byName.values()].reduce((a, b) => a + b.ms, 0);
-  console.log(
-    `wall ${wall.toFixed(0)} ms (profiled), kernel time ${total.toFixed(0)} ms, ${info.kernels.length} kernels`,
+  const shaped = ['BatchMatMul', 'Transpose', 'Slice', 'Sum', 'Multiply', 'Pad'];
+  const tally = tallyKernels(
+    info.kernels,
+    (k) => `${k.name} ${shaped.includes(k.name) ? JSON.stringify(k.inputShapes) : ''}`,
   );
-  for (const [k, e] of [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 40)) {
-    console.log(`${e.ms.toFixed(1).padStart(8)} ms ${String(e.n).padStart(4)}×  ${k}`);
-  }
+  console.log(
+    `wall ${wall.toFixed(0)} ms (profiled), kernel time ${tally.total.toFixed(0)} ms, ${info.kernels.length} kernels`,
+  );
+  printTally(tally, 40, 4);
 }
 main();
