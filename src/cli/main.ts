@@ -14,7 +14,8 @@ commands:
   install [--user|--prefix DIR]  install the Jupyter kernelspec 'pitlab'
   notebook [--lab]  start Jupyter on notebooks/ with the pitlab kernel
   run [--profile smoke|default|full] [--seed N] [--out DIR] [--data FILE --format F] [--config JSON]
-                  run the PIT pipeline (cached stages) and write results.json and report.html
+      [--jobs N]  run the PIT pipeline (cached stages) and write results.json and report.html;
+                  --jobs: stages at once, each in its own process (default: one per core, ≤ 4)
   graph [same options as run]  show the stage graph with each stage's status
 `;
 

@@ -1,4 +1,5 @@
 /** `pitlab run` and `pitlab graph`: the PIT pipeline from the terminal. */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROFILES, type Profile } from '../pit/config';
@@ -12,8 +13,12 @@ const OPTIONS = {
   data: { type: 'string' },
   format: { type: 'string' },
   config: { type: 'string' },
+  jobs: { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const;
+
+/** Independent stages at once: one per core, up to the graph's width (4 stages overlap at most). */
+const DEFAULT_JOBS = Math.min(4, availableParallelism());
 
 function parseRunArgs(args: string[]) {
   const { values } = parseArgs({ args, options: OPTIONS });
@@ -31,9 +36,13 @@ function parseRunArgs(args: string[]) {
       throw new Error(`--config must be JSON (${(err as Error).message})`);
     }
   }
+  const jobs = values.jobs === undefined ? DEFAULT_JOBS : Number(values.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1)
+    throw new Error(`--jobs must be a positive integer, got '${values.jobs}'`);
   return {
     profile: values.profile as Profile,
     seed,
+    jobs,
     outDir: values.out ? path.resolve(values.out) : undefined,
     data: values.data ? { file: values.data, format: values.format } : undefined,
     overrides,
@@ -41,17 +50,31 @@ function parseRunArgs(args: string[]) {
   };
 }
 
-/** One status line per stage; on a terminal the running stage's bar redraws in place. */
+/**
+ * One status line per finished stage; on a terminal the running stages' bars share one line that
+ * redraws in place (several run at once with --jobs > 1).
+ */
 function progressPrinter() {
   const tty = process.stderr.isTTY;
-  let current = '';
+  const running = new Map<string, { fraction: number; detail?: string }>();
+  const redraw = () => {
+    const width = running.size > 1 ? 12 : 30;
+    const parts = [...running].map(([stage, { fraction, detail }]) => {
+      const filled = Math.round(width * Math.max(0, Math.min(1, fraction)));
+      const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+      const pct = `${(100 * fraction).toFixed(0).padStart(3)}%`;
+      return `${stage} ${bar} ${pct}${running.size === 1 && detail ? ` ${detail}` : ''}`;
+    });
+    process.stderr.write(`\r\x1b[K  ${parts.join('  ')}`);
+  };
   return {
     onStatus(node: GraphNode) {
       if (node.status === 'running') {
-        current = node.name;
+        running.set(node.name, { fraction: 0 });
         if (!tty) process.stderr.write(`▶ ${node.name} ...\n`);
         return;
       }
+      running.delete(node.name);
       const secs = node.seconds === undefined ? '' : ` ${node.seconds.toFixed(1)} s`;
       const mark = {
         cached: '✓ cached',
@@ -63,15 +86,12 @@ function progressPrinter() {
       process.stderr.write(
         `${tty ? '\r\x1b[K' : ''}${mark.padEnd(9)} ${node.name}${secs}${node.error ? `: ${node.error}` : ''}\n`,
       );
+      if (tty && running.size > 0) redraw();
     },
     onProgress(stage: string, fraction: number, detail?: string) {
-      if (!tty || stage !== current) return;
-      const width = 30;
-      const filled = Math.round(width * Math.max(0, Math.min(1, fraction)));
-      const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-      process.stderr.write(
-        `\r\x1b[K  ${stage.padEnd(16)} ${bar} ${(100 * fraction).toFixed(0).padStart(3)}% ${detail ?? ''}`,
-      );
+      if (!tty || !running.has(stage)) return;
+      running.set(stage, { fraction, detail });
+      redraw();
     },
   };
 }
@@ -88,6 +108,12 @@ export function mainTable(r: Results): string {
   for (const c of r.comparisons) {
     lines.push(
       `${String(c.a).padEnd(12)} ${String(c.b).padEnd(13)} ${c.judge.padEnd(9)} ${pct(c.win)} ${pct(c.tie)} ${pct(c.lose)} ${pct(c.delta)}  [${pct(c.ci95[0]).trim()}, ${pct(c.ci95[1]).trim()}]`,
+    );
+  }
+  lines.push('');
+  for (const row of r.rlhf ?? []) {
+    lines.push(
+      `RLHF (${row.judge}): M_P^SFT ${row.sft.mean.toFixed(3)} → M_P^RL ${row.rl.mean.toFixed(3)} · RL vs SFT Δ ${pct(row.rlVsSft.delta).trim()} [${pct(row.rlVsSft.ci95[0]).trim()}, ${pct(row.rlVsSft.ci95[1]).trim()}]`,
     );
   }
   const rm = r.rewardModels;

@@ -35,6 +35,8 @@ export interface GraphNode {
   key: string;
   status: StageStatus;
   seconds?: number;
+  /** Peak resident memory of the stage's process in MB (when it ran in its own process). */
+  peakRssMb?: number;
   error?: string;
 }
 
@@ -78,6 +80,10 @@ export interface GraphOptions {
    * pipeline config when `configs` holds only the sections each stage depends on.
    */
   runConfig?: unknown;
+  /** Where stages run (default: in this process). */
+  execute?: StageExecutor;
+  /** Stages run at once, for executors that run elsewhere (default 1). */
+  jobs?: number;
   onStatus?: (node: GraphNode) => void;
   onProgress?: (stage: string, fraction: number, detail?: string) => void;
 }
@@ -107,8 +113,32 @@ export function planGraph(stages: readonly StageDef[], options: GraphOptions): G
 }
 
 /**
+ * How a stage's work is carried out: in this process (`inProcess`), or elsewhere (a worker
+ * process, see `workers.ts`). `signal` aborts work still running when a sibling stage fails.
+ */
+export type StageExecutor<C = unknown> = (
+  def: StageDef<C>,
+  ctx: StageContext<C>,
+  signal: AbortSignal,
+) => Promise<StageUsage | undefined>;
+
+/** What an executor measured of one stage. */
+export interface StageUsage {
+  /** Peak resident memory of the process that ran the stage, in MB. */
+  peakRssMb?: number;
+}
+
+/** Runs stages in the calling process, one at a time. */
+export const inProcess: StageExecutor = async (def, ctx) => {
+  await def.run(ctx);
+  return undefined;
+};
+
+/**
  * Runs the graph up to `targets` (default: all): each stage is a cache hit or runs once its inputs
- * exist. Returns every node with its final status and time.
+ * exist. With `jobs` > 1 (and an executor that runs elsewhere) independent stages overlap; when
+ * several are ready, the one heading the longest chain of dependants starts first. Returns every
+ * node with its final status and time.
  */
 export async function runGraph(
   stages: readonly StageDef[],
@@ -129,13 +159,17 @@ export async function runGraph(
       throw new Error(`Unknown stage '${t}'. Stages: ${nodes.map((n) => n.name).join(', ')}`);
     want(t);
   }
-  for (const node of nodes) {
-    if (!wanted.has(node.name)) continue;
-    if (node.status === 'cached') {
-      node.seconds = 0;
-      options.onStatus?.(node);
-      continue;
-    }
+  const execute = options.execute ?? inProcess;
+  // In-process stages are synchronous compute: overlapping them would gain nothing.
+  const jobs = execute === inProcess ? 1 : Math.max(1, Math.floor(options.jobs ?? 1));
+  const depth = chainLengths(nodes);
+  const finished = new Set<string>();
+  const pending = nodes.filter((n) => wanted.has(n.name));
+  const running = new Map<string, Promise<void>>();
+  const abort = new AbortController();
+  let failure: unknown;
+
+  const start = (node: GraphNode): Promise<void> => {
     const def = byName.get(node.name)!;
     const inputs = Object.fromEntries(
       Object.entries(def.deps).map(([k, d]) => [k, options.store.dir(d, nodeOf.get(d)!.key)]),
@@ -143,27 +177,72 @@ export async function runGraph(
     node.status = 'running';
     options.onStatus?.(node);
     const t0 = performance.now();
-    try {
-      await options.store.publish(node.name, node.key, (outDir) =>
-        def.run({
-          config: options.runConfig ?? options.configs[node.name],
-          seed: options.seed,
-          inputs,
-          outDir,
-          workDir: options.store.workDir(node.name, node.key),
-          progress: (f, d) => options.onProgress?.(node.name, f, d),
-        }),
-      );
-      node.status = 'done';
-    } catch (err) {
-      node.status = 'failed';
-      node.error = (err as Error).message;
-      options.onStatus?.(node);
-      throw err;
-    } finally {
-      node.seconds = (performance.now() - t0) / 1000;
+    return options.store
+      .publish(node.name, node.key, async (outDir) => {
+        const usage = await execute(
+          def,
+          {
+            config: options.runConfig ?? options.configs[node.name],
+            seed: options.seed,
+            inputs,
+            outDir,
+            workDir: options.store.workDir(node.name, node.key),
+            progress: (f, d) => options.onProgress?.(node.name, f, d),
+          },
+          abort.signal,
+        );
+        if (usage?.peakRssMb !== undefined) node.peakRssMb = usage.peakRssMb;
+      })
+      .then(
+        () => {
+          node.seconds = (performance.now() - t0) / 1000;
+          node.status = 'done';
+          finished.add(node.name);
+          options.onStatus?.(node);
+        },
+        (err: unknown) => {
+          node.seconds = (performance.now() - t0) / 1000;
+          node.status = 'failed';
+          node.error = (err as Error).message;
+          failure ??= err;
+          abort.abort(); // stop siblings: their checkpoints stay, so a rerun resumes them
+          options.onStatus?.(node);
+        },
+      )
+      .finally(() => running.delete(node.name));
+  };
+
+  while (failure === undefined && (pending.length > 0 || running.size > 0)) {
+    for (let i = 0; i < pending.length; i++) {
+      const node = pending[i]!;
+      if (node.status === 'cached') {
+        node.seconds = 0;
+        finished.add(node.name);
+        options.onStatus?.(node);
+        pending.splice(i--, 1);
+      }
     }
-    options.onStatus?.(node);
+    const ready = pending
+      .filter((n) => n.deps.every((d) => finished.has(d)))
+      .sort((a, b) => depth.get(b.name)! - depth.get(a.name)!);
+    for (const node of ready.slice(0, Math.max(0, jobs - running.size))) {
+      pending.splice(pending.indexOf(node), 1);
+      running.set(node.name, start(node));
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
   }
+  await Promise.all(running.values()); // aborted siblings settle before the error surfaces
+  if (failure !== undefined) throw failure;
   return nodes;
+}
+
+/** Length of the longest chain of dependants below each node (a sink is 0). */
+function chainLengths(nodes: readonly GraphNode[]): Map<string, number> {
+  const depth = new Map<string, number>();
+  for (const node of [...nodes].reverse()) {
+    const below = nodes.filter((n) => n.deps.includes(node.name)).map((n) => depth.get(n.name)!);
+    depth.set(node.name, below.length === 0 ? 0 : 1 + Math.max(...below));
+  }
+  return depth;
 }

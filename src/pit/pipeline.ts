@@ -9,22 +9,44 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { type Judge, oracleJudge } from '../eval';
+import type { Tokenizer } from '../data';
+import {
+  type Comparison,
+  compare,
+  type Judge,
+  type MeanCi,
+  meanWithCi,
+  oracleJudge,
+} from '../eval';
+import type { Gpt } from '../models';
 import { runtime } from '../runtime';
 import { ArtifactStore } from './cache';
 import { type PipelineConfig, type Profile, resolvePipelineConfig } from './config';
 import { type EvalResults, runExperiments } from './experiments';
-import { scoreRp } from './generate';
-import { type GraphNode, planGraph, runGraph, type StageDef } from './graph';
+import { respond, scoreRp } from './generate';
+import {
+  type GraphNode,
+  inProcess,
+  planGraph,
+  runGraph,
+  type StageContext,
+  type StageDef,
+} from './graph';
 import { buildReport } from './report_content';
 import { loadPolicy, loadReward, pitStages, readSplits, readTokenizer } from './stages';
+import { workerExecutor } from './workers';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 /**
  * The "project version" in every cache key: the package version plus a hash of the sources under
- * src/, so changing code (not only config) recomputes what it could have changed.
+ * src/, so changing code (not only config) recomputes what it could have changed. Computed on
+ * first use (it reads every source file), then remembered.
  */
-export const VERSION: string = `${JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}+${sourceHash(path.join(ROOT, 'src'))}`;
+export function projectVersion(): string {
+  cachedVersion ??= `${JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}+${sourceHash(path.join(ROOT, 'src'))}`;
+  return cachedVersion;
+}
+let cachedVersion: string | undefined;
 
 function sourceHash(dir: string): string {
   const hash = createHash('sha256');
@@ -53,6 +75,11 @@ export interface RunOptions {
   /** Partial config merged over the profile (unknown keys are errors). */
   overrides?: unknown;
   cacheDir?: string;
+  /**
+   * Stages run at once. 1 (the default) runs each stage in this process; more runs each stage in
+   * its own worker process, overlapping independent stages (one per core is the useful most).
+   */
+  jobs?: number;
   onStatus?: (node: GraphNode) => void;
   onProgress?: (stage: string, fraction: number, detail?: string) => void;
 }
@@ -63,14 +90,28 @@ export interface PipelineRun {
   nodes: GraphNode[];
 }
 
+/** RLHF's effect on M_P under one judge. */
+export interface RlhfRow {
+  judge: string;
+  sft: MeanCi;
+  rl: MeanCi;
+  /** M_P^RL (A) against M_P^SFT (B), row by row. */
+  rlVsSft: Comparison;
+}
+
 export interface Results extends EvalResults {
+  /** M_P^SFT vs M_P^RL per judge (the RLHF stage's effect). */
+  rlhf: RlhfRow[];
   config: PipelineConfig;
   profile: Profile;
   seed: number;
   versions: { pitlab: string; tfjs: string; node: string };
   backend: string;
   judges: string[];
-  stages: Record<string, { seconds: number; cached: boolean }>;
+  /** Stages run at once (`RunOptions.jobs`). */
+  jobs: number;
+  /** Per stage: wall-clock, cache hit, and peak RSS of its worker process (jobs > 1 only). */
+  stages: Record<string, { seconds: number; cached: boolean; peakRssMb?: number }>;
   rewardModels: {
     rp: { heldoutAccuracy: number };
     rpit: { swapAccuracy: number; selfGapAbsMean: number; heldoutAccuracy: number };
@@ -84,6 +125,7 @@ function evaluateStage(): StageDef<PipelineConfig> {
     deps: {
       tok: 'tokenizer',
       policy: 'rl_mp',
+      policySft: 'sft_mp',
       improver: 'pit_rl',
       sftImprover: 'sft_pit',
       selfRefine: 'sft_self_refine',
@@ -126,6 +168,10 @@ function evaluateStage(): StageDef<PipelineConfig> {
         (f, d) => ctx.progress(f, d),
       );
       const lead = judges[0]!;
+      // RLHF's own effect: M_P^SFT and M_P^RL sampled at the same settings, judged alike.
+      const policySft = load('policySft');
+      const rlhf = await compareRlhf(policySft, models.policy, tok, xs, judges, ctx);
+      policySft.dispose();
       results.distributions.y_w = Array.from(
         await lead.score(
           xs,
@@ -140,7 +186,7 @@ function evaluateStage(): StageDef<PipelineConfig> {
       );
       writeFileSync(
         path.join(ctx.outDir, 'eval.json'),
-        JSON.stringify({ ...results, judges: judges.map((j) => j.name) }),
+        JSON.stringify({ ...results, rlhf, judges: judges.map((j) => j.name) }),
       );
       for (const m of [
         models.policy,
@@ -155,6 +201,36 @@ function evaluateStage(): StageDef<PipelineConfig> {
       for (const m of Object.values(models.ablations)) m.dispose();
     },
   };
+}
+
+/** Mean judge scores of M_P^SFT and M_P^RL (same prompts, temperature and length) and M_P^RL vs M_P^SFT. */
+async function compareRlhf(
+  sft: Gpt,
+  rl: Gpt,
+  tok: Tokenizer,
+  xs: string[],
+  judges: Judge[],
+  ctx: StageContext<PipelineConfig>,
+): Promise<RlhfRow[]> {
+  const { temperature, maxNewTokens, bootstrap } = ctx.config.improve;
+  const gen = (label: string) => ({ temperature, maxNewTokens, rng: runtime.rng(`eval/${label}`) });
+  const ySft = respond(sft, tok, xs, gen('mp_sft'));
+  const yRl = respond(rl, tok, xs, gen('original')); // the same draw as the main table's y_0
+  const rows: RlhfRow[] = [];
+  for (const judge of judges) {
+    const [a, b] = [await judge.score(xs, ySft), await judge.score(xs, yRl)];
+    const boot = (k: string) => ({
+      resamples: bootstrap,
+      rng: runtime.rng(`eval/rlhf/${judge.name}/${k}`),
+    });
+    rows.push({
+      judge: judge.name,
+      sft: meanWithCi(a, boot('sft')),
+      rl: meanWithCi(b, boot('rl')),
+      rlVsSft: compare(b, a, boot('cmp')),
+    });
+  }
+  return rows;
 }
 
 /**
@@ -195,6 +271,7 @@ function resolveRun(options: RunOptions): {
 function stageConfigs(config: PipelineConfig): Record<string, unknown> {
   const { data, model, judgeModel, sft, reward, judge, rlhf, pitRl, improve } = config;
   const c = (...parts: unknown[]) => parts;
+  const { rounds: _rounds, ...ablation } = pitRl; // the ablations fix their own rounds
   return {
     data: c(data),
     tokenizer: c(model.vocabSize, model.blockSize),
@@ -205,9 +282,10 @@ function stageConfigs(config: PipelineConfig): Record<string, unknown> {
     rm_rpit: c(reward),
     judge_rm: c(judgeModel, judge),
     rl_mp: c(rlhf),
-    pit_rl: c(pitRl),
-    pit_rl_r0: c(pitRl.iterations, pitRl.batchSize, pitRl.lr, pitRl.klCoef, pitRl.temperature),
-    pit_rl_r1: c(pitRl.iterations, pitRl.batchSize, pitRl.lr, pitRl.klCoef, pitRl.temperature),
+    // The held-out check samples at the inference temperature and length.
+    pit_rl: c(pitRl, improve.temperature, improve.maxNewTokens),
+    pit_rl_r0: c(ablation, improve.temperature, improve.maxNewTokens),
+    pit_rl_r1: c(ablation, improve.temperature, improve.maxNewTokens),
     evaluate: c(improve, data.evalSize),
   };
 }
@@ -218,7 +296,7 @@ export function pipelineGraph(options: RunOptions = {}): GraphNode[] {
   return planGraph(pipelineStages(), {
     store: new ArtifactStore(options.cacheDir ?? DEFAULT_CACHE),
     seed,
-    version: VERSION,
+    version: projectVersion(),
     configs: stageConfigs(config),
   });
 }
@@ -229,12 +307,17 @@ export async function runPipeline(options: RunOptions = {}): Promise<PipelineRun
   const store = new ArtifactStore(options.cacheDir ?? DEFAULT_CACHE);
   store.sweep();
   const configs = stageConfigs(config);
+  const jobs = options.jobs ?? 1;
+  if (!Number.isInteger(jobs) || jobs < 1)
+    throw new Error(`--jobs must be a positive integer, got ${jobs}`);
   const nodes = await runGraph(pipelineStages(), {
     store,
     seed,
-    version: VERSION,
+    version: projectVersion(),
     configs,
     runConfig: config,
+    jobs,
+    execute: jobs > 1 ? workerExecutor(backend) : inProcess,
     onStatus: options.onStatus,
     onProgress: options.onProgress,
   });
@@ -249,10 +332,18 @@ export async function runPipeline(options: RunOptions = {}): Promise<PipelineRun
     config,
     profile,
     seed,
-    versions: { pitlab: VERSION, tfjs: tf.version.tfjs, node: process.version },
+    versions: { pitlab: projectVersion(), tfjs: tf.version.tfjs, node: process.version },
     backend,
+    jobs,
     stages: Object.fromEntries(
-      nodes.map((n) => [n.name, { seconds: n.seconds ?? 0, cached: n.status === 'cached' }]),
+      nodes.map((n) => [
+        n.name,
+        {
+          seconds: n.seconds ?? 0,
+          cached: n.status === 'cached',
+          ...(n.peakRssMb === undefined ? {} : { peakRssMb: Math.round(n.peakRssMb) }),
+        },
+      ]),
     ),
     rewardModels: {
       rp: { heldoutAccuracy: rp.eval_accuracy },

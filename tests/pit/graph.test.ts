@@ -6,7 +6,13 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ArtifactStore, canonicalJson, stageKey } from '../../src/pit/cache';
-import { planGraph, runGraph, type StageDef, topoOrder } from '../../src/pit/graph';
+import {
+  planGraph,
+  runGraph,
+  type StageDef,
+  type StageExecutor,
+  topoOrder,
+} from '../../src/pit/graph';
 
 let root = '';
 test.before(() => {
@@ -113,6 +119,66 @@ test('a failing stage publishes nothing and is reported failed', async () => {
   const left = readdirSync(path.join(root, 'b', 'boom'));
   assert.equal(left.length, 1);
   assert.match(left[0]!, /\.work$/);
+});
+
+test('jobs > 1 overlaps independent stages, longest chain first; a failure aborts siblings', async () => {
+  //   a ─▶ b ─▶ c        (a heads the longest chain, so it starts before x and y)
+  //        x ─┘          y independent
+  const mk = (name: string, deps: Record<string, string>): StageDef => ({
+    name,
+    deps,
+    run: async () => {},
+  });
+  const defs = [
+    mk('x', {}),
+    mk('y', {}),
+    mk('a', {}),
+    mk('b', { a: 'a' }),
+    mk('c', { b: 'b', x: 'x' }),
+  ];
+  const configs = Object.fromEntries(defs.map((d) => [d.name, {}]));
+  let now = 0;
+  let most = 0;
+  const started: string[] = [];
+  const execute: StageExecutor = async (def) => {
+    started.push(def.name);
+    most = Math.max(most, ++now);
+    await new Promise((r) => setTimeout(r, 20));
+    now--;
+    return { peakRssMb: 7 };
+  };
+  const store = new ArtifactStore(path.join(root, 'jobs'));
+  const nodes = await runGraph(defs, { ...base, configs, store, execute, jobs: 2 });
+  assert.is(most, 2, 'two stages ran at once');
+  assert.equal(started.slice(0, 2), ['a', 'x']);
+  assert.is(started.indexOf('c'), 4, 'c waits for b');
+  assert.ok(nodes.every((n) => n.status === 'done' && n.peakRssMb === 7));
+
+  // A failing stage aborts the one running beside it; neither publishes.
+  const aborted: string[] = [];
+  const failing: StageExecutor = (def, _ctx, signal) =>
+    new Promise((_resolve, reject) => {
+      if (def.name === 'x') setTimeout(() => reject(new Error('x broke')), 5);
+      else
+        signal.addEventListener('abort', () => {
+          aborted.push(def.name);
+          reject(new Error('aborted'));
+        });
+    });
+  const store2 = new ArtifactStore(path.join(root, 'jobs2'));
+  const failed = await runGraph([mk('x', {}), mk('y', {})], {
+    ...base,
+    configs,
+    store: store2,
+    execute: failing,
+    jobs: 2,
+  }).catch((err: Error) => err);
+  assert.instance(failed, Error);
+  assert.match((failed as Error).message, /x broke/);
+  assert.equal(aborted, ['y']);
+  assert.not.ok(
+    store2.has('x', planGraph([mk('x', {})], { ...base, configs, store: store2 })[0]!.key),
+  );
 });
 
 test('a stage killed by SIGKILL mid-write leaves no visible artifact', () => {

@@ -124,7 +124,7 @@ test('smoke pipeline: schema, report, a warm rerun is all cache hits', async () 
   assert.equal(stale, ['judge_rm', 'evaluate']);
 });
 
-test('the same seed in two fresh caches gives identical metrics', async () => {
+test('the same seed in two fresh caches gives identical metrics, in-process or in workers', async () => {
   const tiny = {
     data: { maxTrain: 64, evalSize: 16 },
     sft: { steps: 8 },
@@ -134,17 +134,23 @@ test('the same seed in two fresh caches gives identical metrics', async () => {
     pitRl: { iterations: 1, batchSize: 8 },
     improve: { iterations: 1, temperatures: [0.4], bootstrap: 50 },
   };
-  const run = (name: string) =>
+  const run = (name: string, jobs: number) =>
     runPipeline({
       profile: 'smoke',
       seed: 3,
       overrides: tiny,
+      jobs,
       cacheDir: path.join(root, name),
       outDir: path.join(root, `${name}-out`),
     });
-  const [a, b] = [await run('a'), await run('b')];
-  const strip = (r: Results) => ({ ...r, stages: undefined });
+  // b runs each stage in a worker process, two at a time: the numbers must not change.
+  const [a, b] = [await run('a', 1), await run('b', 2)];
+  const strip = (r: Results) => ({ ...r, stages: undefined, jobs: undefined });
   assert.equal(strip(a.results), strip(b.results));
+  assert.equal([a.results.jobs, b.results.jobs], [1, 2]);
+  for (const [name, s] of Object.entries(b.results.stages)) {
+    assert.ok((s.peakRssMb ?? 0) > 0, `${name}: worker reported its peak RSS`);
+  }
   assert.ok(existsSync(path.join(root, 'a-out', 'report.html')));
 });
 
