@@ -65,6 +65,8 @@ export const PPO_METRICS = [
   'lr',
   'episode',
   'eps',
+  'heldout/score',
+  'heldout/best_update',
 ] as const;
 export const PIT_RL_METRICS = [
   'pit/round',

@@ -285,6 +285,53 @@ test('resume: a run killed after update 3 restarts from its update-2 checkpoint 
   }
 });
 
+test('held-out selection: the best-scoring policy is kept; patience stops a run the check disagrees with', async () => {
+  const pTarget = (m: Gpt) =>
+    tf.tidy(() => {
+      const pk = packBatch([PROMPTS[0]!], [[TARGET]], 0);
+      return tf.softmax(responseLogits(m, pk, 1).logits).dataSync()[TARGET]!;
+    });
+  // Reward hacking in miniature: the training reward wants TARGET, the held-out check does not.
+  const hacked = toyModels('select');
+  const start = hacked.policy.params.get('wte')!.dataSync().slice();
+  const before = tf.memory().numTensors;
+  const res = await trainPpo(
+    hacked,
+    PROMPTS,
+    targetReward,
+    { ...TOY_CONFIG, totalUpdates: 12, validateEvery: 2, patience: 2 },
+    { validate: () => -pTarget(hacked.policy) },
+  );
+  assert.equal(res.best?.update, 0, 'the starting policy scored best');
+  assert.ok(res.stoppedEarly);
+  assert.is(res.updates, 4, 'checks at 0, 2, 4: two misses in a row stop the run');
+  const end = hacked.policy.params.get('wte')!.dataSync();
+  assert.ok(
+    end.every((x, i) => x === start[i]),
+    'the starting weights are restored',
+  );
+  assert.is(tf.memory().numTensors, before, 'the snapshot is freed');
+  disposeAll(hacked);
+
+  // When the check agrees with the reward, the last check wins and nothing stops early.
+  const agreed = toyModels('select2');
+  const ok = await trainPpo(
+    agreed,
+    PROMPTS,
+    targetReward,
+    { ...TOY_CONFIG, totalUpdates: 6, validateEvery: 3, patience: 2 },
+    { validate: () => pTarget(agreed.policy) },
+  );
+  assert.equal(ok.best?.update, 6);
+  assert.not.ok(ok.stoppedEarly);
+  const refused = await trainPpo(agreed, PROMPTS, targetReward, {
+    ...TOY_CONFIG,
+    validateEvery: 2,
+  }).catch((e: Error) => e);
+  assert.match(String(refused), /validateEvery is 2 but no validate function/);
+  disposeAll(agreed);
+});
+
 test('a NaN reward stops PPO naming the update; the last checkpoint stays loadable', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pitlab-ppo-nan-'));
   const models = toyModels('nan');

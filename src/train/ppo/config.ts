@@ -69,6 +69,17 @@ export interface PpoConfig {
   sampleRows: number;
   /** Save a checkpoint every this many updates (when a directory is given); 0 = end only. @defaultValue 10 */
   saveInterval: number;
+
+  // ── held-out selection (needs `PpoOptions.validate`) ──
+  /**
+   * Score the policy on held-out prompts before the first update and every this many updates
+   * (and after the last); the best-scoring policy is restored at the end, like TRL's
+   * `load_best_model_at_end`. A learned reward can be over-optimised: the held-out check uses
+   * another model than the training reward. 0 = off. @defaultValue 0
+   */
+  validateEvery: number;
+  /** Stop once this many checks in a row fail to beat the best; 0 = never stop early. @defaultValue 0 */
+  patience: number;
 }
 
 export const DEFAULT_PPO_CONFIG: Readonly<PpoConfig> = Object.freeze({
@@ -97,12 +108,17 @@ export const DEFAULT_PPO_CONFIG: Readonly<PpoConfig> = Object.freeze({
   sampleInterval: 10,
   sampleRows: 4,
   saveInterval: 10,
+  validateEvery: 0,
+  patience: 0,
 });
 
 /** Fills defaults and rejects unknown keys, wrong types and inconsistent values, naming the field. */
 export function resolvePpoConfig(partial: Partial<PpoConfig> = {}): PpoConfig {
   const N = 'PpoConfig';
   const c = resolveConfig(DEFAULT_PPO_CONFIG, partial, N);
+  for (const key of ['validateEvery', 'patience'] as const) {
+    checkConfig(Number.isInteger(c[key]) && c[key] >= 0, N, key, 'an integer ≥ 0', c[key]);
+  }
   for (const key of [
     'totalUpdates',
     'batchSize',

@@ -3,6 +3,7 @@
  * implementation details of rlhf-practice §4. The driver reads as TRL's numbered phases; every
  * phase is an exported, unit-tested helper from `core`, `rollout`, `update` and `metrics`.
  */
+import * as tf from '@tensorflow/tfjs';
 import type { Gpt } from '../../models';
 import { type Rng, runtime } from '../../runtime';
 import {
@@ -59,10 +60,19 @@ export interface PpoOptions extends TrainerHooks {
   decode?: (ids: number[]) => string;
   /** Extra metrics merged into each update's row before it is logged (e.g. `pit/*`). */
   extraMetrics?: (info: UpdateInfo) => Partial<Record<MetricName, number>>;
+  /**
+   * Held-out score of the current policy, higher is better (used when `validateEvery` > 0). It
+   * must be deterministic for given weights (its own seeded sampling), so a resumed run agrees.
+   */
+  validate?: () => number;
 }
 
 export interface PpoResult {
   updates: number;
+  /** With validation: the update whose policy was kept (0 = the starting policy) and its score. */
+  best?: { update: number; score: number };
+  /** With validation and patience: true when the run stopped before `totalUpdates`. */
+  stoppedEarly?: boolean;
   episodes: number;
   klCoef: number;
   /** Metrics of the updates run in this call (a resumed run starts after the checkpoint). */
@@ -99,8 +109,19 @@ export async function trainPpo(
     lr: c.lr,
     maxGradNorm: c.maxGradNorm,
   });
+  const selecting = c.validateEvery > 0;
+  if (selecting && !options.validate)
+    throw new Error(
+      `${stage}: validateEvery is ${c.validateEvery} but no validate function was given`,
+    );
+  // The best policy so far lives in the checkpoint too, so a resumed run selects the same one.
+  const best = selecting ? snapshot(models.policy.params) : undefined;
   const objects: StageObjects = {
-    models: { policy: models.policy.params, critic: criticParams(models.critic) },
+    models: {
+      policy: models.policy.params,
+      critic: criticParams(models.critic),
+      ...(best ? { best } : {}),
+    },
     optimizers: { ppo: optimizer },
     rngs,
   };
@@ -118,8 +139,27 @@ export async function trainPpo(
   const logger = files && new MetricsLogger(files.metrics, { resumeAt: ckpt ? update : undefined });
   const history: PpoMetrics[] = [];
   const decode = options.decode ?? ((ids: number[]) => ids.join(' '));
+  const sel = {
+    score: Number(ckpt?.extra?.bestScore ?? Number.NEGATIVE_INFINITY),
+    update: Number(ckpt?.extra?.bestUpdate ?? 0),
+    misses: Number(ckpt?.extra?.misses ?? 0),
+    stopped: Boolean(ckpt?.extra?.stopped ?? false),
+  };
+  /** Scores the policy; keeps it when best. Returns the score for the metrics row. */
+  const check = (at: number): number => {
+    const score = options.validate!();
+    if (score > sel.score) {
+      Object.assign(sel, { score, update: at, misses: 0 });
+      copyInto(best!, models.policy.params);
+    } else {
+      sel.misses += 1;
+      if (c.patience > 0 && sel.misses >= c.patience) sel.stopped = true;
+    }
+    return score;
+  };
   try {
-    for (; update < c.totalUpdates; update++) {
+    if (selecting && !ckpt) check(0);
+    for (; update < c.totalUpdates && !sel.stopped; update++) {
       const start = performance.now();
       const step = update + 1;
       // 1. Rollout: sample responses with the KV cache and cut them after EOS.
@@ -164,7 +204,11 @@ export async function trainPpo(
         finished: ro.finished,
         rawScores: ro.scores,
       };
-      const row = { step, ...metrics, ...options.extraMetrics?.(info) };
+      const validated =
+        selecting && (step % c.validateEvery === 0 || step === c.totalUpdates)
+          ? { 'heldout/score': check(step), 'heldout/best_update': sel.update }
+          : {};
+      const row = { step, ...metrics, ...options.extraMetrics?.(info), ...validated };
       logger?.log(row);
       options.onLog?.(row);
       options.onProgress?.(step, c.totalUpdates);
@@ -177,25 +221,55 @@ export async function trainPpo(
         options.onSamples(rows, step);
       }
       if (c.klTarget > 0) klCtl.update(metrics['objective/kl'], B);
-      const due = step === c.totalUpdates || (c.saveInterval > 0 && step % c.saveInterval === 0);
+      const due =
+        step === c.totalUpdates ||
+        sel.stopped ||
+        (c.saveInterval > 0 && step % c.saveInterval === 0);
       if (files && due) {
+        const selection = selecting
+          ? {
+              bestScore: sel.score,
+              bestUpdate: sel.update,
+              misses: sel.misses,
+              stopped: sel.stopped,
+            }
+          : {};
         saveStageCheckpoint(files.checkpoint, objects, {
           stage,
           configHash: hash,
           counters: { update: step, episode },
-          extra: { klCoef: klCtl.value },
+          extra: { klCoef: klCtl.value, ...selection },
         });
         options.onCheckpoint?.(files.checkpoint, step);
       }
     }
+    if (best) copyInto(models.policy.params, best); // load the best policy at the end
   } finally {
     optimizer.dispose();
+    if (best) for (const v of best.values()) v.dispose();
   }
-  return { updates: update, episodes: episode, klCoef: klCtl.value, history };
+  return {
+    updates: update,
+    episodes: episode,
+    klCoef: klCtl.value,
+    history,
+    ...(selecting
+      ? { best: { update: sel.update, score: sel.score }, stoppedEarly: sel.stopped }
+      : {}),
+  };
+}
+
+/** Frozen copies of a model's variables (never trained: not passed to the optimizer). */
+function snapshot(params: Map<string, tf.Variable>): Map<string, tf.Variable> {
+  return new Map([...params].map(([name, v]) => [name, tf.variable(v, false)]));
+}
+
+function copyInto(target: Map<string, tf.Variable>, source: Map<string, tf.Variable>): void {
+  for (const [name, v] of target) v.assign(source.get(name)!);
 }
 
 /** The critic's trainable variables by name, for checkpoints. */
-function criticParams(critic: ValueModel): Map<string, import('@tensorflow/tfjs').Variable> {
+function criticParams(critic: ValueModel): Map<string, tf.Variable> {
   return new Map([
     ...critic.trunk.params,
     ['head.weight', critic.headWeight],
