@@ -37,6 +37,12 @@ export interface Comparison {
   delta: number;
   /** Percentile-bootstrap interval of delta over rows. */
   ci95: [number, number];
+  /**
+   * P(A beats B) with ties counted half: win + tie/2 = (1 + delta)/2, so its interval is the
+   * same map of `ci95` and excludes 0.5 exactly when delta's excludes 0.
+   */
+  winRate: number;
+  winRateCi95: [number, number];
 }
 
 /** Per-row outcome of A against B: +1 win, 0 tie, −1 loss (the tie rule in the header). */
@@ -95,12 +101,15 @@ export function compare(
     resamples,
     streamFor(opts, 'eval/compare'),
   );
+  const ci95 = percentileInterval(reps, level);
   return {
     n,
     win: win / n,
     tie: (n - win - lose) / n,
     lose: lose / n,
     delta: (win - lose) / n,
-    ci95: percentileInterval(reps, level),
+    ci95,
+    winRate: (1 + (win - lose) / n) / 2,
+    winRateCi95: [(1 + ci95[0]) / 2, (1 + ci95[1]) / 2],
   };
 }

@@ -56,7 +56,18 @@ export interface PipelineConfig {
   /** RLHF of M_P against R_P. */
   rlhf: PpoSection;
   /** PIT RL of M_PIT against R_PIT; `rounds` is the curriculum (0: y_ref = y_l; 1: y_ref ~ M_P^RL). */
-  pitRl: PpoSection & { rounds: number[] };
+  pitRl: PpoSection & {
+    rounds: number[];
+    /**
+     * Held-out check every this many updates (0 = off): R_P's improvement of M_P^RL responses on
+     * validation prompts after one step of the improver; each round keeps its best-scoring policy.
+     */
+    validateEvery: number;
+    /** Checks in a row without a new best that end a round early (0 = never). */
+    patience: number;
+    /** Validation prompts used by the check. */
+    validationSize: number;
+  };
   /** Self-improvement inference and the evaluation grid. */
   improve: {
     iterations: number;
@@ -77,7 +88,17 @@ const SMOKE: PipelineConfig = {
   reward: { steps: 40, batchSize: 16, lr: 1e-3 },
   judge: { steps: 40, batchSize: 16, lr: 1e-3 },
   rlhf: { iterations: 3, batchSize: 16, lr: 1e-4, klCoef: 0.05, temperature: 1 },
-  pitRl: { iterations: 3, batchSize: 16, lr: 1e-4, klCoef: 0.05, temperature: 1, rounds: [0, 1] },
+  pitRl: {
+    iterations: 3,
+    batchSize: 16,
+    lr: 1e-4,
+    klCoef: 0.05,
+    temperature: 1,
+    rounds: [0, 1],
+    validateEvery: 1,
+    patience: 0,
+    validationSize: 32,
+  },
   improve: {
     iterations: 2,
     temperature: 0.4,
@@ -99,7 +120,17 @@ const DEFAULT: PipelineConfig = {
   // β = 0.05 let round 1 drift to KL 2–3 nats against M_PIT^SFT in 20 updates while R_PIT's gap
   // rose and the exact judge's score fell (0.635 → 0.514): R_PIT (swap accuracy 0.78) is
   // exploitable at this size, so the anchor is stronger.
-  pitRl: { iterations: 20, batchSize: 32, lr: 3e-5, klCoef: 0.2, temperature: 1, rounds: [0, 1] },
+  pitRl: {
+    iterations: 20,
+    batchSize: 32,
+    lr: 3e-5,
+    klCoef: 0.2,
+    temperature: 1,
+    rounds: [0, 1],
+    validateEvery: 4,
+    patience: 2,
+    validationSize: 128,
+  },
   improve: {
     iterations: 5,
     temperature: 0.4,
@@ -119,7 +150,17 @@ const FULL: PipelineConfig = {
   reward: { steps: 2000, batchSize: 64, lr: 3e-4 },
   judge: { steps: 1500, batchSize: 64, lr: 3e-4 },
   rlhf: { iterations: 200, batchSize: 64, lr: 1e-5, klCoef: 0.05, temperature: 1 },
-  pitRl: { iterations: 200, batchSize: 64, lr: 1e-5, klCoef: 0.05, temperature: 1, rounds: [0, 1] },
+  pitRl: {
+    iterations: 200,
+    batchSize: 64,
+    lr: 1e-5,
+    klCoef: 0.05,
+    temperature: 1,
+    rounds: [0, 1],
+    validateEvery: 20,
+    patience: 3,
+    validationSize: 199,
+  },
 };
 
 export function profileConfig(profile: Profile): PipelineConfig {

@@ -74,7 +74,7 @@ function curves(
 export function buildReport(r: Results, dirOf: (stage: string) => string): string {
   const cmpTable: ReportTable = {
     title: 'Main table: pairwise comparisons (Δ = win − lose, 95% bootstrap CI over prompts)',
-    columns: ['A', 'B', 'judge', 'n', 'win', 'tie', 'lose', 'Δ', '95% CI'],
+    columns: ['A', 'B', 'judge', 'n', 'win', 'tie', 'lose', 'Δ', '95% CI', 'win rate', '95% CI'],
     rows: r.comparisons.map((c) => [
       c.a,
       c.b,
@@ -85,6 +85,21 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
       pct(c.lose),
       pct(c.delta),
       ci(c.ci95),
+      pct(c.winRate),
+      ci(c.winRateCi95),
+    ]),
+  };
+  const rlhfTable: ReportTable = {
+    title: 'RLHF of M_P: M_P^SFT and M_P^RL sampled alike (mean score; Δ of RL vs SFT)',
+    columns: ['judge', 'M_P^SFT', '95% CI', 'M_P^RL', '95% CI', 'Δ', '95% CI'],
+    rows: (r.rlhf ?? []).map((row) => [
+      row.judge,
+      row.sft.mean,
+      ci(row.sft.ci95, (x) => x.toFixed(3)),
+      row.rl.mean,
+      ci(row.rl.ci95, (x) => x.toFixed(3)),
+      pct(row.rlVsSft.delta),
+      ci(row.rlVsSft.ci95),
     ]),
   };
   const meanTable: ReportTable = {
@@ -104,8 +119,13 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
   };
   const stageTable: ReportTable = {
     title: 'Stages',
-    columns: ['stage', 'seconds', 'cached'],
-    rows: Object.entries(r.stages).map(([s, v]) => [s, v.seconds, v.cached ? 'yes' : 'no']),
+    columns: ['stage', 'seconds', 'cached', 'peak RSS (MB)'],
+    rows: Object.entries(r.stages).map(([s, v]) => [
+      s,
+      v.seconds,
+      v.cached ? 'yes' : 'no',
+      v.peakRssMb ?? '',
+    ]),
   };
   const lead = r.judges[0]!;
   const sweep = ['pit', 'self_refine'].map((system) => ({
@@ -148,7 +168,7 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
     ]),
   };
   const sections: ReportSection[] = [
-    { title: 'Results', tables: [cmpTable, meanTable, ablation] },
+    { title: 'Results', tables: [cmpTable, meanTable, rlhfTable, ablation] },
     {
       title: 'Reward distributions (Figure 2)',
       figures: [

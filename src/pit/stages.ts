@@ -32,7 +32,7 @@ import { trainPpo, ValueModel } from '../train/ppo';
 import { type Pair, trainReward } from '../train/reward';
 import { sftExamples, trainSft } from '../train/sft';
 import type { PipelineConfig } from './config';
-import { scoreGap, scoreRp } from './generate';
+import { improveOnce, respond, scoreGap, scoreRp } from './generate';
 import type { StageContext, StageDef } from './graph';
 import { selfRefineExamples } from './self_refine';
 
@@ -405,7 +405,7 @@ function rewardStage(name: 'rm_rp' | 'rm_rpit', kind: 'rp' | 'rpit'): StageDef<P
 function pitRlStage(name: string, rounds: number[] | undefined): StageDef<PipelineConfig> {
   return {
     name,
-    deps: { tok: 'tokenizer', sft: 'sft_pit', rpit: 'rm_rpit', sampler: 'rl_mp' },
+    deps: { tok: 'tokenizer', sft: 'sft_pit', rpit: 'rm_rpit', sampler: 'rl_mp', rp: 'rm_rp' },
     async run(ctx: Ctx) {
       runtime.seed(ctx.seed);
       const splits = readSplits(ctx.inputs.tok!);
@@ -414,6 +414,7 @@ function pitRlStage(name: string, rounds: number[] | undefined): StageDef<Pipeli
       const ref = loadPolicy(ctx.inputs.sft!);
       const sampler = loadPolicy(ctx.inputs.sampler!);
       const rpit = loadReward(ctx.inputs.rpit!);
+      const rp = loadReward(ctx.inputs.rp!);
       const critic = ValueModel.fromTrunk(rpit);
       const p = ctx.config.pitRl;
       const curriculum = (rounds ?? p.rounds).map((r) => ({
@@ -437,16 +438,61 @@ function pitRlStage(name: string, rounds: number[] | undefined): StageDef<Pipeli
         { policy, ref, critic, sampler },
         data,
         gap,
-        { rounds: curriculum, ppo: { ...ppoCfg(p), totalUpdates: undefined } },
+        {
+          rounds: curriculum,
+          ppo: {
+            ...ppoCfg(p),
+            totalUpdates: undefined,
+            validateEvery: p.validateEvery,
+            patience: p.patience,
+          },
+        },
         {
           dir: ctx.workDir,
           decode: (ids) => tok.decode(ids),
+          validate: heldOutImprovement(policy, sampler, rp, tok, splits.valid, ctx),
           ...hooks(ctx, p.iterations * curriculum.length),
         },
       );
       keepMetrics(ctx);
       saveGpt(path.join(ctx.outDir, 'model.safetensors'), policy);
-      for (const m of [policy, ref, sampler, rpit, critic]) m.dispose();
+      for (const m of [policy, ref, sampler, rpit, rp, critic]) m.dispose();
     },
+  };
+}
+
+/**
+ * PIT RL's held-out check: the improver, applied once at the inference temperature to M_P^RL's
+ * responses on validation prompts, scored by R_P's improvement R_P(x, y') − R_P(x, y_0). R_P is
+ * not the reward being optimised (R_PIT is), so a policy that games R_PIT does not score here by
+ * construction. The y_0 are sampled once; each check re-seeds its sampler, so equal weights give
+ * equal scores (and a resumed run selects as an uninterrupted one).
+ */
+function heldOutImprovement(
+  improver: Gpt,
+  sampler: Gpt,
+  rp: RewardModel,
+  tok: Tokenizer,
+  pairs: readonly Pair[],
+  ctx: Ctx,
+): () => number {
+  const { temperature, maxNewTokens } = ctx.config.improve;
+  const xs = pairs.slice(0, ctx.config.pitRl.validationSize).map((p) => p.prompt);
+  const y0 = respond(sampler, tok, xs, {
+    temperature,
+    maxNewTokens,
+    rng: runtime.rng('pit_rl.validate.y0'),
+  });
+  const base = scoreRp(rp, tok, xs, y0);
+  return () => {
+    const y1 = improveOnce(improver, tok, xs, y0, {
+      temperature,
+      maxNewTokens,
+      rng: runtime.rng('pit_rl.validate.y1'),
+    });
+    const after = scoreRp(rp, tok, xs, y1);
+    let sum = 0;
+    for (let i = 0; i < xs.length; i++) sum += after[i]! - base[i]!;
+    return sum / Math.max(1, xs.length);
   };
 }
