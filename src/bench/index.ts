@@ -6,8 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { benchLoaders } from '../data/bench';
+import { profileConfig } from '../pit/config';
 import { type BackendName, probeBackends, runtime } from '../runtime';
 import { benchKernels } from '../runtime/kernels/bench';
+import { STAGE_BASELINE, stageBench } from './stages';
 import { type BenchRow, matmulBench, sampleBench, trainStepBench } from './workloads';
 
 export type { BenchRow } from './workloads';
@@ -21,7 +23,7 @@ export interface BenchWorkerOptions {
   /** Fewer iterations, for a quick look. */
   quick: boolean;
   /** Run a side section instead of the model workloads. */
-  section?: 'kernels' | 'data';
+  section?: 'kernels' | 'data' | 'stages';
 }
 
 /** Measures every workload in this process on one backend. */
@@ -34,6 +36,7 @@ export async function benchWorker(options: BenchWorkerOptions): Promise<BenchRow
   if (options.section === 'data') {
     return benchLoaders({ pairs: options.quick ? 10_000 : 100_000 });
   }
+  if (options.section === 'stages') return stageBench(options.quick);
   const slow = options.backend === 'cpu' || !options.overrides;
   // 100 train steps in total on the fast backends: the leak check of the foundation issue.
   const [warmup, iters] = options.quick || slow ? [1, 2] : [5, 95];
@@ -68,8 +71,8 @@ export function findTorchPython(): string | undefined {
   return undefined;
 }
 
-function runTorch(python: string): { rows: BenchRow[]; version: string } {
-  const res = spawnSync(python, [path.join(ROOT, 'bench', 'torch_reference.py')], {
+function runTorch(python: string, args: string[] = []): { rows: BenchRow[]; version: string } {
+  const res = spawnSync(python, [path.join(ROOT, 'bench', 'torch_reference.py'), ...args], {
     encoding: 'utf8',
     env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
   });
@@ -82,7 +85,7 @@ function runWorker(
   backend: BackendName,
   overrides: boolean,
   quick: boolean,
-  section?: 'kernels' | 'data',
+  section?: 'kernels' | 'data' | 'stages',
 ): BenchRow[] {
   const args = [path.join(ROOT, 'bin', 'pitlab.js'), 'bench', '--worker', '--backend', backend];
   if (!overrides) args.push('--no-overrides');
@@ -112,6 +115,8 @@ export interface BenchOptions {
   kernels?: boolean;
   /** Preference-data loader throughput (100,000 HH pairs). @defaultValue true */
   data?: boolean;
+  /** Training throughput of each pipeline stage (default-profile sizes). @defaultValue true */
+  stages?: boolean;
   log?: (line: string) => void;
 }
 
@@ -159,7 +164,36 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     log('data loaders ...');
     rows.push(...runWorker('cpu', false, options.quick ?? false, 'data'));
   }
+  if ((options.stages ?? true) && backends.includes('wasm')) {
+    if (python) {
+      const { batch, tokens } = STAGE_BASELINE;
+      const m = profileConfig('default').model;
+      const shape = ['--vocab', '160', '--block', String(tokens), '--batch', String(batch)];
+      const size = [
+        '--layers',
+        String(m.nLayer),
+        '--heads',
+        String(m.nHead),
+        '--embd',
+        String(m.nEmbd),
+      ];
+      const torch = runTorch(python, [...shape, ...size, '--iters', '20', '--skip-sample']);
+      const step = torch.rows.find((r) => r.workload === 'train_step')!;
+      rows.push({
+        ...step,
+        workload: 'stage baseline: LM train step',
+        note: `B=${batch} T=${tokens}`,
+      });
+    }
+    log('pipeline stages ...');
+    rows.push(...runWorker('wasm', true, options.quick ?? false, 'stages'));
+  }
+  const stageBase = rows.find((r) => r.workload === 'stage baseline: LM train step');
   for (const row of rows) {
+    if (row.workload.startsWith('stage: ') && stageBase && row.unit === 'tokens/s') {
+      row.vsPytorch = row.throughput / stageBase.throughput;
+      continue;
+    }
     const ref = rows.find((r) => r.backend === 'pytorch' && r.workload === row.workload);
     if (ref && row.backend !== 'pytorch' && Number.isFinite(row.throughput))
       row.vsPytorch = row.throughput / ref.throughput;

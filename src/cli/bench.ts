@@ -14,6 +14,7 @@ export async function benchCommand(args: string[]): Promise<number> {
       'no-overrides': { type: 'boolean', default: false },
       kernels: { type: 'boolean', default: false },
       data: { type: 'boolean', default: false },
+      stages: { type: 'boolean', default: false },
     },
   });
   const backends = values.backend?.map((b) => {
@@ -25,7 +26,13 @@ export async function benchCommand(args: string[]): Promise<number> {
       backend: backends?.[0] ?? 'wasm',
       overrides: !values['no-overrides'],
       quick: values.quick,
-      section: values.kernels ? 'kernels' : values.data ? 'data' : undefined,
+      section: values.kernels
+        ? 'kernels'
+        : values.data
+          ? 'data'
+          : values.stages
+            ? 'stages'
+            : undefined,
     });
     console.log(JSON.stringify(rows));
     return 0;

@@ -29,6 +29,20 @@ test('a quick worker run yields train_step, sample and matmul rows with leak-fre
   assert.match(table, /×/);
 });
 
+test('the stages section measures each pipeline trainer without leaking tensors', async () => {
+  const backend = await runtime.ready();
+  const rows = await benchWorker({ backend, overrides: true, quick: true, section: 'stages' });
+  assert.equal(
+    rows.map((r) => r.workload.split(' ')[1]),
+    ['sft', 'rm_rp', 'rm_rpit', 'rl_mp', 'pit_rl'],
+  );
+  for (const row of rows) {
+    assert.ok(Number.isFinite(row.throughput) && row.throughput > 0, `${row.workload} throughput`);
+    assert.ok((row.ms ?? 0) > 0);
+    assert.match(row.note ?? '', /tensors leaked: 0$/);
+  }
+});
+
 test('findTorchPython returns a python that imports torch, or nothing', () => {
   const py = findTorchPython();
   assert.ok(py === undefined || typeof py === 'string');
