@@ -50,7 +50,14 @@ export interface PipelineConfig {
   model: Partial<GptConfig>;
   /** Size of the independent judge reward model (trained on held-out pairs, another seed). */
   judgeModel: Partial<GptConfig>;
+  /** SFT of M_P (x → y_w). */
   sft: TrainSection;
+  /**
+   * SFT of the two improvers, M_PIT ((x, y_l) → y_w) and the Self-Refine model (generate,
+   * critique, refine): rewriting a given response is a harder task than answering, and these
+   * stages run beside the reward models (off the longest chain), so they can take more steps.
+   */
+  sftImprover: TrainSection;
   reward: TrainSection;
   judge: TrainSection;
   /** RLHF of M_P against R_P. */
@@ -85,6 +92,7 @@ const SMOKE: PipelineConfig = {
   model: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 2, nEmbd: 48 },
   judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 1, nHead: 2, nEmbd: 32 },
   sft: { steps: 60, batchSize: 16, lr: 3e-3 },
+  sftImprover: { steps: 60, batchSize: 16, lr: 3e-3 },
   reward: { steps: 40, batchSize: 16, lr: 1e-3 },
   judge: { steps: 40, batchSize: 16, lr: 1e-3 },
   rlhf: { iterations: 3, batchSize: 16, lr: 1e-4, klCoef: 0.05, temperature: 1 },
@@ -110,10 +118,11 @@ const SMOKE: PipelineConfig = {
 };
 
 const DEFAULT: PipelineConfig = {
-  data: { source: 'synthetic', maxTrain: 0, synthSize: 8000, evalSize: 200 },
+  data: { source: 'synthetic', maxTrain: 0, synthSize: 13000, evalSize: 200 },
   model: { vocabSize: 160, blockSize: 112, nLayer: 3, nHead: 4, nEmbd: 96 },
   judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 2, nEmbd: 64 },
   sft: { steps: 400, batchSize: 32, lr: 2e-3 },
+  sftImprover: { steps: 700, batchSize: 32, lr: 2e-3 },
   reward: { steps: 400, batchSize: 32, lr: 1e-3 },
   judge: { steps: 300, batchSize: 32, lr: 1e-3 },
   rlhf: { iterations: 20, batchSize: 32, lr: 3e-5, klCoef: 0.2, temperature: 1 },
@@ -147,6 +156,7 @@ const FULL: PipelineConfig = {
   model: { vocabSize: 160, blockSize: 112, nLayer: 6, nHead: 8, nEmbd: 256 },
   judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 4, nHead: 4, nEmbd: 128 },
   sft: { steps: 3000, batchSize: 64, lr: 1e-3 },
+  sftImprover: { steps: 4000, batchSize: 64, lr: 1e-3 },
   reward: { steps: 2000, batchSize: 64, lr: 3e-4 },
   judge: { steps: 1500, batchSize: 64, lr: 3e-4 },
   rlhf: { iterations: 200, batchSize: 64, lr: 1e-5, klCoef: 0.05, temperature: 1 },
@@ -219,6 +229,7 @@ function isOptionalKey(at: string, key: string): boolean {
 function validate(c: PipelineConfig): void {
   const positive: Array<[string, number]> = [
     ['sft.steps', c.sft.steps],
+    ['sftImprover.steps', c.sftImprover.steps],
     ['reward.steps', c.reward.steps],
     ['judge.steps', c.judge.steps],
     ['rlhf.iterations', c.rlhf.iterations],

@@ -269,15 +269,15 @@ function resolveRun(options: RunOptions): {
 
 /** Every stage reads the whole config: each stage's key covers all sections it could use. */
 function stageConfigs(config: PipelineConfig): Record<string, unknown> {
-  const { data, model, judgeModel, sft, reward, judge, rlhf, pitRl, improve } = config;
+  const { data, model, judgeModel, sft, sftImprover, reward, judge, rlhf, pitRl, improve } = config;
   const c = (...parts: unknown[]) => parts;
   const { rounds: _rounds, ...ablation } = pitRl; // the ablations fix their own rounds
   return {
     data: c(data),
     tokenizer: c(model.vocabSize, model.blockSize),
     sft_mp: c(model, sft),
-    sft_pit: c(model, sft),
-    sft_self_refine: c(model, sft),
+    sft_pit: c(model, sftImprover),
+    sft_self_refine: c(model, sftImprover),
     rm_rp: c(reward),
     rm_rpit: c(reward),
     judge_rm: c(judgeModel, judge),

@@ -220,10 +220,9 @@ export function pitStages(): StageDef<PipelineConfig>[] {
         await trainSft(
           { policy: model },
           { train },
-          trainCfg(ctx.config.sft, ctx.workDir, 'sft'),
-          hooks(ctx, ctx.config.sft.steps),
+          trainCfg(ctx.config.sftImprover, ctx.workDir, 'sft'),
+          hooks(ctx, ctx.config.sftImprover.steps),
         );
-        keepMetrics(ctx);
         keepMetrics(ctx);
         saveGpt(path.join(ctx.outDir, 'model.safetensors'), model);
         model.dispose();
@@ -255,7 +254,6 @@ export function pitStages(): StageDef<PipelineConfig>[] {
           cfg,
           hooks(ctx, ctx.config.judge.steps),
         );
-        keepMetrics(ctx);
         keepMetrics(ctx);
         saveRewardModel(path.join(ctx.outDir, 'rm.safetensors'), rm);
         writeJson(ctx.outDir, 'summary.json', {
@@ -293,7 +291,6 @@ export function pitStages(): StageDef<PipelineConfig>[] {
           ...hooks(ctx, r.iterations),
         });
         keepMetrics(ctx);
-        keepMetrics(ctx);
         saveGpt(path.join(ctx.outDir, 'model.safetensors'), policy);
         for (const m of [policy, ref, rm, critic]) m.dispose();
       },
@@ -330,6 +327,7 @@ function sftStage(name: 'sft_mp' | 'sft_pit', kind: 'mp' | 'mpit'): StageDef<Pip
       const splits = readSplits(ctx.inputs.tok!);
       const tok = readTokenizer(ctx.inputs.tok!);
       const model = new Gpt(modelConfig(ctx.config, tok, 'model'), undefined, `${name}.init`);
+      const section = kind === 'mp' ? ctx.config.sft : ctx.config.sftImprover;
       const data = {
         train: sftExamples(tok, splits.train, kind),
         eval: sftExamples(tok, splits.valid, kind),
@@ -337,8 +335,8 @@ function sftStage(name: 'sft_mp' | 'sft_pit', kind: 'mp' | 'mpit'): StageDef<Pip
       const result = await trainSft(
         { policy: model },
         data,
-        trainCfg(ctx.config.sft, ctx.workDir, 'sft'),
-        hooks(ctx, ctx.config.sft.steps),
+        trainCfg(section, ctx.workDir, 'sft'),
+        hooks(ctx, section.steps),
       );
       keepMetrics(ctx);
       saveGpt(path.join(ctx.outDir, 'model.safetensors'), model);
@@ -369,11 +367,10 @@ function rewardStage(name: 'rm_rp' | 'rm_rpit', kind: 'rp' | 'rpit'): StageDef<P
         rm = new RewardModel(kind, copyTrunk(sft));
         sft.dispose();
       } else {
-        // R_PIT starts from R_P, trunk and head: its input <bos> x <sep_ref> y_ref <sep> y <eos>
-        // ends like R_P's <bos> x <sep> y <eos>, so it begins as "the quality of y" and, once
-        // antisymmetrised, as R_P(x, y) − R_P(x, y_ref); training adds what depends on y_ref.
-        // (Measured here from M_PIT^SFT instead: swap accuracy 0.57 after 100 steps, loss still
-        // at the chance value 5·ln 2.)
+        // R_PIT starts from R_P, trunk and head: its input <bos> x <sep> y <eos> <sep_ref> y_ref
+        // <eos> begins with R_P's whole input, so at the first EOS it reads R_P(x, y) exactly and
+        // training adds what depends on y_ref (see models/reward.ts). (Measured from M_PIT^SFT
+        // instead: swap accuracy 0.57 after 100 steps, loss still at the chance value 5·ln 2.)
         const init = loadReward(ctx.inputs.rp!);
         rm = new RewardModel('rpit', init.trunk, init.head);
       }

@@ -30,9 +30,14 @@ export function rpInput(tok: Tokenizer, x: string, y: string): number[] {
   return [...policyPrompt(tok, x), ...responseIds(tok, y)];
 }
 
-/** R_PIT input for "how much better is `y` than `yRef`": the M_PIT query then `y`. */
+/**
+ * R_PIT input for "how much better is `y` than `yRef`": [x SEP y EOS SEP_REF y_ref EOS], the
+ * issue's [x SEP y1 SEP y2]. It starts with R_P's whole input for y, so a trunk initialised from
+ * R_P computes R_P(x, y) at the first EOS unchanged (causal attention); `RewardModel` reads both
+ * EOS positions (see there).
+ */
 export function rpitInput(tok: Tokenizer, x: string, y: string, yRef: string): number[] {
-  return [...policyPrompt(tok, x, yRef), ...responseIds(tok, y)];
+  return [...rpInput(tok, x, y), SPECIAL_IDS.sepRef, ...responseIds(tok, yRef)];
 }
 
 /** Right-padded rows: ids [B, T] and the index of each row's last real token. */

@@ -3,9 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WordTokenizer } from '../../src/data';
-import { pitRankingLoss, RewardModel } from '../../src/models';
+import { copyTrunk, pitRankingLoss, RewardModel } from '../../src/models';
 import { Rng, runtime } from '../../src/runtime';
-import { type Pair, padRight, trainReward } from '../../src/train';
+import { idsTensor, type Pair, padRight, rpInput, rpitInput, trainReward } from '../../src/train';
 
 const TINY = { vocabSize: 20, blockSize: 24, nLayer: 2, nHead: 2, nEmbd: 32 };
 
@@ -53,6 +53,28 @@ function toyPairs(n: number, seed: number): Pair[] {
     return { prompt: x, chosen: `${filler} g`, rejected: `${filler} b` };
   });
 }
+
+test('R_PIT reads both EOS: started from R_P, r(x, y, y_ref) = R_P(x, y) − R_P-head at the end', () => {
+  runtime.seed(6);
+  const tok = new WordTokenizer(['a', 'c', 'd', 'e', 'g', 'b']);
+  const rp = new RewardModel('rp', { ...TINY, vocabSize: tok.vocabSize });
+  const rpit = new RewardModel('rpit', copyTrunk(rp.trunk), rp.head);
+  const row = rpitInput(tok, 'a c', 'd g', 'e b');
+  assert.equal(row.slice(0, rpInput(tok, 'a c', 'd g').length), rpInput(tok, 'a c', 'd g'));
+  const score = (m: RewardModel, rows: number[][]) => {
+    const p = padRight(rows);
+    return tf.tidy(() => m.rawScores(idsTensor(p), p.lastIndex).dataSync());
+  };
+  const [full, prefix] = [score(rp, [row]), score(rp, [rpInput(tok, 'a c', 'd g')])];
+  const gap = score(rpit, [row]);
+  assert.ok(
+    Math.abs(gap[0]! - (prefix[0]! - full[0]!)) < 1e-5,
+    `${gap[0]} vs ${prefix[0]! - full[0]!}`,
+  );
+  assert.throws(() => score(rpit, [rpInput(tok, 'a', 'c').slice(0, -1)]), /row 0 has no EOS/);
+  rpit.trunk.dispose();
+  rp.dispose();
+});
 
 for (const [kind, loss] of [
   ['rp', 'rp-difference'],

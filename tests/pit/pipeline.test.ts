@@ -128,6 +128,7 @@ test('the same seed in two fresh caches gives identical metrics, in-process or i
   const tiny = {
     data: { maxTrain: 64, evalSize: 16 },
     sft: { steps: 8 },
+    sftImprover: { steps: 8 },
     reward: { steps: 6 },
     judge: { steps: 6 },
     rlhf: { iterations: 1, batchSize: 8 },
