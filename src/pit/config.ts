@@ -43,6 +43,11 @@ export interface PipelineConfig {
      * test are always the committed files.
      */
     synthSize: number;
+    /**
+     * Synthetic task only: training pairs of the independent judge RM, drawn from the generator
+     * with its own seed (no prompt shared with training or evaluation); 0 trains it on `valid`.
+     */
+    judgeSize: number;
     /** Test prompts evaluated. */
     evalSize: number;
   };
@@ -88,7 +93,7 @@ export interface PipelineConfig {
 }
 
 const SMOKE: PipelineConfig = {
-  data: { source: 'synthetic', maxTrain: 400, synthSize: 0, evalSize: 48 },
+  data: { source: 'synthetic', maxTrain: 400, synthSize: 0, judgeSize: 0, evalSize: 48 },
   model: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 2, nEmbd: 48 },
   judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 1, nHead: 2, nEmbd: 32 },
   sft: { steps: 60, batchSize: 16, lr: 3e-3 },
@@ -118,13 +123,13 @@ const SMOKE: PipelineConfig = {
 };
 
 const DEFAULT: PipelineConfig = {
-  data: { source: 'synthetic', maxTrain: 0, synthSize: 13000, evalSize: 200 },
+  data: { source: 'synthetic', maxTrain: 0, synthSize: 13000, judgeSize: 6000, evalSize: 200 },
   model: { vocabSize: 160, blockSize: 112, nLayer: 3, nHead: 4, nEmbd: 96 },
   judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 2, nEmbd: 64 },
   sft: { steps: 400, batchSize: 32, lr: 2e-3 },
   sftImprover: { steps: 700, batchSize: 32, lr: 2e-3 },
   reward: { steps: 400, batchSize: 32, lr: 1e-3 },
-  judge: { steps: 300, batchSize: 32, lr: 1e-3 },
+  judge: { steps: 500, batchSize: 32, lr: 1e-3 },
   rlhf: { iterations: 20, batchSize: 32, lr: 3e-5, klCoef: 0.2, temperature: 1 },
   // β = 0.05 let round 1 drift to KL 2–3 nats against M_PIT^SFT in 20 updates while R_PIT's gap
   // rose and the exact judge's score fell (0.635 → 0.514): R_PIT (swap accuracy 0.78) is
@@ -152,7 +157,7 @@ const DEFAULT: PipelineConfig = {
 
 const FULL: PipelineConfig = {
   ...DEFAULT,
-  data: { source: 'synthetic', maxTrain: 0, synthSize: 40000, evalSize: 202 },
+  data: { source: 'synthetic', maxTrain: 0, synthSize: 40000, judgeSize: 20000, evalSize: 202 },
   model: { vocabSize: 160, blockSize: 112, nLayer: 6, nHead: 8, nEmbd: 256 },
   judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 4, nHead: 4, nEmbd: 128 },
   sft: { steps: 3000, batchSize: 64, lr: 1e-3 },

@@ -4,7 +4,8 @@
  * checkpoints into `ctx.workDir`, so a killed stage resumes from its last checkpoint.
  *
  *   data ─▶ tokenizer ─┬▶ sft_mp ─▶ rm_rp ─┬▶ rl_mp ───────────┐
- *                      │                   └▶ rm_rpit ─┐        │
+ *                      │                   ├▶ rm_rpit ─┐        │
+ *                      │                   └───────────┤        │   (R_P: pit_rl's held-out check)
  *                      ├▶ sft_pit ─────────────────────┴▶ pit_rl (+ r0, r1) ─┐
  *                      ├▶ sft_self_refine ───────────────────────────────────┼▶ evaluate
  *                      └▶ judge_rm ──────────────────────────────────────────┘
@@ -41,6 +42,8 @@ export interface Splits {
   valid: Pair[];
   test: Pair[];
   refine: RefineDemo[];
+  /** The independent judge's own training pairs (absent: it trains on `valid`). */
+  judge?: Pair[];
   synthetic: boolean;
 }
 
@@ -147,10 +150,10 @@ export function pitStages(): StageDef<PipelineConfig>[] {
           let trainRows = train!.toRecords().map(pick);
           let refine = await loadRefineDemos();
           const { synthSize } = ctx.config.data;
+          const seen = new Set(heldOut.map((p) => p.prompt));
           if (synthSize > 0) {
             // A larger training set from the same generator (seeded by the run's seed), minus any
             // prompt of the committed valid/test files, so evaluation stays on unseen prompts.
-            const seen = new Set(heldOut.map((p) => p.prompt));
             const gen = generateSynthetic({ seed: 1000 + ctx.seed, size: synthSize });
             trainRows = gen.pairs
               .toRecords()
@@ -165,6 +168,21 @@ export function pitStages(): StageDef<PipelineConfig>[] {
             refine: cap(refine),
             synthetic: true,
           };
+          const { judgeSize } = ctx.config.data;
+          if (judgeSize > 0) {
+            // The judge's data: another draw of the generator (its own seed), sharing no prompt
+            // with the policy's training pairs or the evaluation prompts.
+            const used = new Set([...seen, ...splits.train.map((p) => p.prompt)]);
+            const gen = generateSynthetic({
+              seed: 2000 + ctx.seed,
+              size: judgeSize,
+              refineSize: 0,
+            });
+            splits.judge = gen.pairs
+              .toRecords()
+              .map(pick)
+              .filter((p) => !used.has(p.prompt));
+          }
         } else {
           const fmt = (format ?? guessFormat(source)) as Format;
           const { data } = await loadPreferences(source, { format: fmt });
@@ -234,7 +252,8 @@ export function pitStages(): StageDef<PipelineConfig>[] {
       name: 'judge_rm',
       deps: { tok: 'tokenizer' },
       async run(ctx: Ctx) {
-        // The "third-party" judge: another size and init stream, trained on held-out pairs only.
+        // The "third-party" judge: another size and init stream, trained on pairs the policies
+        // never see (its own generated set on the synthetic task, the valid split otherwise).
         runtime.seed(ctx.seed + 1);
         const splits = readSplits(ctx.inputs.tok!);
         const tok = readTokenizer(ctx.inputs.tok!);
@@ -250,7 +269,7 @@ export function pitStages(): StageDef<PipelineConfig>[] {
         };
         const result = await trainReward(
           { reward: rm },
-          { tokenizer: tok, train: splits.valid, eval: splits.test },
+          { tokenizer: tok, train: splits.judge ?? splits.valid, eval: splits.test },
           cfg,
           hooks(ctx, ctx.config.judge.steps),
         );

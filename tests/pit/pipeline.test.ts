@@ -126,7 +126,7 @@ test('smoke pipeline: schema, report, a warm rerun is all cache hits', async () 
 
 test('the same seed in two fresh caches gives identical metrics, in-process or in workers', async () => {
   const tiny = {
-    data: { maxTrain: 64, evalSize: 16 },
+    data: { maxTrain: 64, evalSize: 16, judgeSize: 40 },
     sft: { steps: 8 },
     sftImprover: { steps: 8 },
     reward: { steps: 6 },
@@ -153,6 +153,14 @@ test('the same seed in two fresh caches gives identical metrics, in-process or i
     assert.ok((s.peakRssMb ?? 0) > 0, `${name}: worker reported its peak RSS`);
   }
   assert.ok(existsSync(path.join(root, 'a-out', 'report.html')));
+  // The judge's own pairs share no prompt with training or evaluation.
+  const dataKey = a.nodes.find((n) => n.name === 'data')!.key;
+  const splits = JSON.parse(
+    readFileSync(path.join(root, 'a', 'data', dataKey, 'splits.json'), 'utf8'),
+  ) as Record<string, Array<{ prompt: string }>>;
+  assert.ok(splits.judge!.length > 30);
+  const used = new Set([...splits.train!, ...splits.valid!, ...splits.test!].map((p) => p.prompt));
+  assert.not.ok(splits.judge!.some((p) => used.has(p.prompt)));
 });
 
 test.run();
