@@ -64,7 +64,8 @@ export interface PipelineConfig {
    */
   sftImprover: TrainSection;
   reward: TrainSection;
-  judge: TrainSection;
+  /** The judge RM; `sftSteps` of language modelling on its chosen responses come first. */
+  judge: TrainSection & { sftSteps: number };
   /** RLHF of M_P against R_P. */
   rlhf: PpoSection;
   /** PIT RL of M_PIT against R_PIT; `rounds` is the curriculum (0: y_ref = y_l; 1: y_ref ~ M_P^RL). */
@@ -99,7 +100,7 @@ const SMOKE: PipelineConfig = {
   sft: { steps: 60, batchSize: 16, lr: 3e-3 },
   sftImprover: { steps: 60, batchSize: 16, lr: 3e-3 },
   reward: { steps: 40, batchSize: 16, lr: 1e-3 },
-  judge: { steps: 40, batchSize: 16, lr: 1e-3 },
+  judge: { steps: 40, batchSize: 16, lr: 1e-3, sftSteps: 20 },
   rlhf: { iterations: 3, batchSize: 16, lr: 1e-4, klCoef: 0.05, temperature: 1 },
   pitRl: {
     iterations: 3,
@@ -125,11 +126,11 @@ const SMOKE: PipelineConfig = {
 const DEFAULT: PipelineConfig = {
   data: { source: 'synthetic', maxTrain: 0, synthSize: 13000, judgeSize: 6000, evalSize: 200 },
   model: { vocabSize: 160, blockSize: 112, nLayer: 3, nHead: 4, nEmbd: 96 },
-  judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 2, nEmbd: 64 },
+  judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 4, nEmbd: 128 },
   sft: { steps: 400, batchSize: 32, lr: 2e-3 },
   sftImprover: { steps: 700, batchSize: 32, lr: 2e-3 },
   reward: { steps: 400, batchSize: 32, lr: 1e-3 },
-  judge: { steps: 500, batchSize: 32, lr: 1e-3 },
+  judge: { steps: 500, batchSize: 32, lr: 1e-3, sftSteps: 300 },
   rlhf: { iterations: 20, batchSize: 32, lr: 3e-5, klCoef: 0.2, temperature: 1 },
   // β = 0.05 let round 1 drift to KL 2–3 nats against M_PIT^SFT in 20 updates while R_PIT's gap
   // rose and the exact judge's score fell (0.635 → 0.514): R_PIT (swap accuracy 0.78) is
@@ -163,7 +164,7 @@ const FULL: PipelineConfig = {
   sft: { steps: 3000, batchSize: 64, lr: 1e-3 },
   sftImprover: { steps: 4000, batchSize: 64, lr: 1e-3 },
   reward: { steps: 2000, batchSize: 64, lr: 3e-4 },
-  judge: { steps: 1500, batchSize: 64, lr: 3e-4 },
+  judge: { steps: 1500, batchSize: 64, lr: 3e-4, sftSteps: 2000 },
   rlhf: { iterations: 200, batchSize: 64, lr: 1e-5, klCoef: 0.05, temperature: 1 },
   pitRl: {
     iterations: 200,
@@ -237,6 +238,7 @@ function validate(c: PipelineConfig): void {
     ['sftImprover.steps', c.sftImprover.steps],
     ['reward.steps', c.reward.steps],
     ['judge.steps', c.judge.steps],
+    ['judge.sftSteps', c.judge.sftSteps],
     ['rlhf.iterations', c.rlhf.iterations],
     ['pitRl.iterations', c.pitRl.iterations],
     ['improve.iterations', c.improve.iterations],

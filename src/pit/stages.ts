@@ -254,24 +254,31 @@ export function pitStages(): StageDef<PipelineConfig>[] {
       async run(ctx: Ctx) {
         // The "third-party" judge: another size and init stream, trained on pairs the policies
         // never see (its own generated set on the synthetic task, the valid split otherwise).
+        // Like R_P it starts from a language model, its own: SFT on its pairs' chosen responses
+        // (trained from scratch on the synthetic task it stayed near chance, 0.59 on test pairs).
         runtime.seed(ctx.seed + 1);
         const splits = readSplits(ctx.inputs.tok!);
         const tok = readTokenizer(ctx.inputs.tok!);
-        const rm = new RewardModel(
-          'rp',
-          modelConfig(ctx.config, tok, 'judgeModel'),
-          undefined,
-          'judge.init',
+        const pairs = splits.judge ?? splits.valid;
+        const j = ctx.config.judge;
+        const lm = new Gpt(modelConfig(ctx.config, tok, 'judgeModel'), undefined, 'judge.init');
+        await trainSft(
+          { policy: lm },
+          { train: sftExamples(tok, pairs, 'mp') },
+          trainCfg({ ...j, steps: j.sftSteps }, ctx.workDir, 'judge_sft'),
+          { onProgress: (step) => ctx.progress(0.5 * (step / j.sftSteps), `lm step ${step}`) },
         );
+        const rm = new RewardModel('rp', copyTrunk(lm));
+        lm.dispose();
         const cfg = {
           ...trainCfg(ctx.config.judge, ctx.workDir, 'judge'),
           loss: 'rp-difference' as const,
         };
         const result = await trainReward(
           { reward: rm },
-          { tokenizer: tok, train: splits.judge ?? splits.valid, eval: splits.test },
+          { tokenizer: tok, train: pairs, eval: splits.test },
           cfg,
-          hooks(ctx, ctx.config.judge.steps),
+          { onProgress: (step) => ctx.progress(0.5 + 0.5 * (step / j.steps), `rm step ${step}`) },
         );
         keepMetrics(ctx);
         saveRewardModel(path.join(ctx.outDir, 'rm.safetensors'), rm);

@@ -130,7 +130,7 @@ test('the same seed in two fresh caches gives identical metrics, in-process or i
     sft: { steps: 8 },
     sftImprover: { steps: 8 },
     reward: { steps: 6 },
-    judge: { steps: 6 },
+    judge: { steps: 6, sftSteps: 4 },
     rlhf: { iterations: 1, batchSize: 8 },
     pitRl: { iterations: 1, batchSize: 8 },
     improve: { iterations: 1, temperatures: [0.4], bootstrap: 50 },
