@@ -3,7 +3,7 @@ import { runtime } from '../runtime';
 import { benchCommand } from './bench';
 import { dataCommand } from './data';
 import { installCommand, notebookCommand } from './kernel';
-import { graphCommand, runCommand } from './run';
+import { experimentCommand, graphCommand, runCommand } from './run';
 
 const USAGE = `usage: pitlab <command> [options]
 
@@ -17,6 +17,8 @@ commands:
       [--jobs N]  run the PIT pipeline (cached stages) and write results.json and report.html;
                   --jobs: stages at once, each in its own process (default: one per core, ≤ 4)
   graph [same options as run]  show the stage graph with each stage's status
+  experiment main|temperature|curriculum|iterations [same options as run]
+                  run one experiment (and only the stages it needs) and print its rows
 `;
 
 /** Runs a command; errors print as one clear line (with the stack under PITLAB_DEBUG=1). */
@@ -37,6 +39,8 @@ async function dispatch(argv: string[]): Promise<number> {
       return runCommand(rest);
     case 'graph':
       return graphCommand(rest);
+    case 'experiment':
+      return experimentCommand(rest);
     case 'info': {
       await runtime.ready();
       console.log(JSON.stringify(runtime.info(), null, 2));

@@ -3,8 +3,10 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROFILES, type Profile } from '../pit/config';
+import { EXPERIMENTS, type ExperimentName } from '../pit/experiment_stages';
+import type { EvalResults } from '../pit/experiments';
 import type { GraphNode } from '../pit/graph';
-import { pipelineGraph, type Results, runPipeline } from '../pit/pipeline';
+import { pipelineGraph, type Results, runExperiment, runPipeline } from '../pit/pipeline';
 
 const OPTIONS = {
   profile: { type: 'string', default: process.env.PITLAB_PROFILE ?? 'default' },
@@ -157,5 +159,60 @@ export async function graphCommand(args: string[]): Promise<number> {
       `${n.status.padEnd(7)} ${n.name.padEnd(16)} ${n.key}  ← ${n.deps.join(', ') || '(none)'}`,
     );
   }
+  return 0;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const interval = (ci: [number, number]) => `[${pct(ci[0])}, ${pct(ci[1])}]`;
+
+/** One experiment's rows as text lines (the same numbers results.json holds). */
+function experimentLines(name: ExperimentName, result: unknown): string[] {
+  switch (name) {
+    case 'main': {
+      const r = result as Pick<EvalResults, 'comparisons' | 'meanScores'>;
+      return [
+        ...r.comparisons.map(
+          (c) =>
+            `${c.a} vs ${c.b} (${c.judge}): Δ ${pct(c.delta)} ${interval(c.ci95)}, win rate ${pct(c.winRate)}`,
+        ),
+        ...r.meanScores.map((m) => `mean ${m.system} (${m.judge}): ${m.mean.toFixed(3)}`),
+      ];
+    }
+    case 'temperature':
+      return (result as EvalResults['temperatureSweep']).map(
+        (t) =>
+          `${t.system} at T=${t.temperature} (${t.judge}): mean ${t.mean.toFixed(3)}, Δ vs original ${pct(t.delta)} ${interval(t.ci95)}`,
+      );
+    case 'curriculum':
+      return (result as EvalResults['curriculumAblation']).map(
+        (a) =>
+          `${a.curriculum} (${a.judge}): mean ${a.mean.toFixed(3)}, Δ vs original ${pct(a.delta)} ${interval(a.ci95)}`,
+      );
+    case 'iterations':
+      return (result as Pick<EvalResults, 'iterations'>).iterations.map(
+        (i) =>
+          `${i.system} ${i.rule} t=${i.iteration} (${i.judge}): mean ${i.mean.toFixed(3)}, Δ vs original ${pct(i.delta)} ${interval(i.deltaCi95)}`,
+      );
+  }
+}
+
+/** `pitlab experiment <main|temperature|curriculum|iterations> [run options]`. */
+export async function experimentCommand(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (!name || !(name in EXPERIMENTS)) {
+    throw new Error(
+      `experiment: expected one of ${Object.keys(EXPERIMENTS).join(', ')}, got '${name ?? ''}'`,
+    );
+  }
+  const opts = parseRunArgs(rest);
+  const printer = progressPrinter();
+  const { result } = await runExperiment(name as ExperimentName, {
+    ...opts,
+    onStatus: printer.onStatus,
+    onProgress: printer.onProgress,
+  });
+  console.log(
+    opts.json ? JSON.stringify(result) : experimentLines(name as ExperimentName, result).join('\n'),
+  );
   return 0;
 }

@@ -1,6 +1,9 @@
 /**
- * The paper's experiments on trained models: the main table, the temperature sweep, the
- * curriculum ablation and iterations 1..T with both stopping rules, plus ELO over iterations.
+ * The paper's experiments on trained models, one function each (and one pipeline stage each):
+ * `generateSystems` (every system's responses, from one y_0), `mainExperiment` (the main table),
+ * `iterationsExperiment` (iterations 0..T with both stopping rules, ELO), `temperatureExperiment`
+ * and `curriculumExperiment`. Each draws from its own named random streams, so running them
+ * together or apart gives the same numbers.
  *
  * Choices that are ours (the paper does not pin them down):
  * - every system starts from the same y_0 ~ M_P^RL (sampled once at the main temperature), so
@@ -25,8 +28,8 @@ import type { RewardModel } from '../models/reward';
 import type { Rng } from '../runtime';
 import type { PipelineConfig } from './config';
 import { improveOnce, respond, scoreRp } from './generate';
-import { gapRuleAt, selfImprove } from './improve';
-import { selfRefine } from './self_refine';
+import { gapRuleAt, type ImproveTrace, selfImprove } from './improve';
+import { type SelfRefineTrace, selfRefine } from './self_refine';
 
 export type System = 'pit' | 'original' | 'resample' | 'best_of_n' | 'sft_improver' | 'self_refine';
 
@@ -90,52 +93,97 @@ async function scoresOf(judge: Judge, xs: string[], ys: string[]): Promise<numbe
   return Array.from(await judge.score(xs, ys));
 }
 
-export async function runExperiments(
-  models: EvalModels,
-  tok: Tokenizer,
-  xs: string[],
-  judges: Judge[],
-  config: PipelineConfig['improve'],
-  rng: (label: string) => Rng,
-  progress: (fraction: number, detail: string) => void = () => {},
-): Promise<EvalResults> {
-  const gen = (label: string, temperature = config.temperature) => ({
-    temperature,
-    maxNewTokens: config.maxNewTokens,
-    rng: rng(label),
-  });
-  const boot = (label: string) => ({ resamples: config.bootstrap, rng: rng(`bootstrap/${label}`) });
-  const T = config.iterations;
+/** Shared settings of the experiment functions. */
+export interface ExperimentContext {
+  tok: Tokenizer;
+  xs: string[];
+  judges: Judge[];
+  config: PipelineConfig['improve'];
+  rng: (label: string) => Rng;
+}
 
-  // 1. Starting points and baselines at the main temperature.
-  progress(0.02, 'original responses');
-  const original = respond(models.policy, tok, xs, gen('original'));
-  const resample = respond(models.policy, tok, xs, gen('resample'));
+const genOptions = (e: ExperimentContext, label: string, temperature = e.config.temperature) => ({
+  temperature,
+  maxNewTokens: e.config.maxNewTokens,
+  rng: e.rng(label),
+});
+const bootOptions = (e: ExperimentContext, label: string) => ({
+  resamples: e.config.bootstrap,
+  rng: e.rng(`bootstrap/${label}`),
+});
+
+/** Every system's responses to the test prompts, all starting from one y_0 ~ M_P^RL. */
+export interface Generations {
+  original: string[];
+  resample: string[];
+  bestOfN: string[];
+  sftImproved: string[];
+  /** PIT's trajectory t = 0..T under the fixed rule, plus the gap rule's stops. */
+  pit: ImproveTrace;
+  selfRefine?: SelfRefineTrace;
+}
+
+export function generateSystems(
+  models: Omit<EvalModels, 'ablations'>,
+  e: ExperimentContext,
+  progress: (fraction: number, detail: string) => void = () => {},
+): Generations {
+  const { tok, xs } = e;
+  const T = e.config.iterations;
+  progress(0.05, 'original responses');
+  const original = respond(models.policy, tok, xs, genOptions(e, 'original'));
+  const resample = respond(models.policy, tok, xs, genOptions(e, 'resample'));
   const rpA = scoreRp(models.rp, tok, xs, original);
   const rpB = scoreRp(models.rp, tok, xs, resample);
   const bestOfN = original.map((y, i) => (rpB[i]! > rpA[i]! ? resample[i]! : y));
-  progress(0.1, 'PIT iterations');
-  const trace = selfImprove(models.improver, models.rpit, tok, xs, original, {
-    ...gen('pit'),
+  progress(0.2, 'PIT iterations');
+  const pit = selfImprove(models.improver, models.rpit, tok, xs, original, {
+    ...genOptions(e, 'pit'),
     iterations: T,
-    gapThreshold: config.gapThreshold,
+    gapThreshold: e.config.gapThreshold,
   });
-  progress(0.35, 'SFT improver and Self-Refine');
-  const sftImproved = improveOnce(models.sftImprover, tok, xs, original, gen('sft_improver'));
-  const sr = models.selfRefine
-    ? selfRefine(models.selfRefine, tok, xs, original, T, gen('self_refine'))
+  progress(0.6, 'SFT improver and Self-Refine');
+  const sftImproved = improveOnce(
+    models.sftImprover,
+    tok,
+    xs,
+    original,
+    genOptions(e, 'sft_improver'),
+  );
+  const selfRefineTrace = models.selfRefine
+    ? selfRefine(models.selfRefine, tok, xs, original, T, genOptions(e, 'self_refine'))
     : undefined;
-  const systems: Partial<Record<System, string[]>> = {
-    pit: trace.ys[1]!,
+  return {
     original,
     resample,
-    best_of_n: bestOfN,
-    sft_improver: sftImproved,
-    ...(sr ? { self_refine: sr.ys[1]! } : {}),
+    bestOfN,
+    sftImproved,
+    pit,
+    ...(selfRefineTrace ? { selfRefine: selfRefineTrace } : {}),
   };
+}
 
-  // 2. Scores under every judge; the main comparisons and means.
-  progress(0.55, 'judging');
+/** Systems of the main table: each after one improvement step. */
+function mainSystems(g: Generations): Partial<Record<System, string[]>> {
+  return {
+    pit: g.pit.ys[1]!,
+    original: g.original,
+    resample: g.resample,
+    best_of_n: g.bestOfN,
+    sft_improver: g.sftImproved,
+    ...(g.selfRefine ? { self_refine: g.selfRefine.ys[1]! } : {}),
+  };
+}
+
+export type MainResults = Pick<
+  EvalResults,
+  'n' | 'comparisons' | 'meanScores' | 'examples' | 'distributions'
+>;
+
+/** The main table: every system against y_0 and PIT against each baseline, under every judge. */
+export async function mainExperiment(g: Generations, e: ExperimentContext): Promise<MainResults> {
+  const { xs, judges } = e;
+  const systems = mainSystems(g);
   const comparisons: ComparisonRow[] = [];
   const meanScores: ScoreRow[] = [];
   const scored: Record<string, Record<string, number[]>> = {};
@@ -147,7 +195,7 @@ export async function runExperiments(
       meanScores.push({
         system: name,
         judge: judge.name,
-        ...meanWithCi(v, boot(`mean/${judge.name}/${name}`)),
+        ...meanWithCi(v, bootOptions(e, `mean/${judge.name}/${name}`)),
       });
     }
     for (const b of ['original', 'self_refine', 'resample', 'best_of_n', 'sft_improver'] as const) {
@@ -156,7 +204,7 @@ export async function runExperiments(
         a: 'pit',
         b,
         judge: judge.name,
-        ...compare(s.pit!, s[b]!, boot(`cmp/${judge.name}/${b}`)),
+        ...compare(s.pit!, s[b]!, bootOptions(e, `cmp/${judge.name}/${b}`)),
       });
     }
     if (s.self_refine)
@@ -164,69 +212,117 @@ export async function runExperiments(
         a: 'self_refine',
         b: 'original',
         judge: judge.name,
-        ...compare(s.self_refine!, s.original!, boot(`cmp/${judge.name}/sr-orig`)),
+        ...compare(s.self_refine!, s.original!, bootOptions(e, `cmp/${judge.name}/sr-orig`)),
       });
   }
+  const o = scored[judges[0]!.name]!;
+  return {
+    n: xs.length,
+    comparisons,
+    meanScores,
+    examples: xs.slice(0, 8).map((x, i) => ({
+      prompt: x,
+      original: g.original[i]!,
+      pit: systems.pit![i]!,
+      selfRefine: systems.self_refine?.[i] ?? '(not applicable)',
+      scores: {
+        original: o.original![i]!,
+        pit: o.pit![i]!,
+        self_refine: o.self_refine?.[i] ?? Number.NaN,
+      },
+    })),
+    distributions: { original: o.original!, pit: o.pit! },
+  };
+}
 
-  // 3. Temperature sweep: PIT and Self-Refine applied once to the same y_0 at each temperature.
-  progress(0.65, 'temperature sweep');
-  const temperatureSweep: EvalResults['temperatureSweep'] = [];
-  const oracle = judges[0]!;
-  const base = scored[oracle.name]!.original!;
-  for (const temp of config.temperatures) {
-    const pit = improveOnce(models.improver, tok, xs, original, gen(`sweep/pit/${temp}`, temp));
+/** PIT and Self-Refine applied once to the same y_0 at each temperature, under the lead judge. */
+export async function temperatureExperiment(
+  models: { improver: Gpt; selfRefine?: Gpt },
+  original: string[],
+  e: ExperimentContext,
+): Promise<EvalResults['temperatureSweep']> {
+  const { tok, xs } = e;
+  const lead = e.judges[0]!;
+  const base = await scoresOf(lead, xs, original);
+  const rows: EvalResults['temperatureSweep'] = [];
+  for (const temp of e.config.temperatures) {
+    const pit = improveOnce(
+      models.improver,
+      tok,
+      xs,
+      original,
+      genOptions(e, `sweep/pit/${temp}`, temp),
+    );
     const runs: Array<[string, string[]]> = [['pit', pit]];
     if (models.selfRefine) {
-      const srT = selfRefine(
+      const sr = selfRefine(
         models.selfRefine,
         tok,
         xs,
         original,
         1,
-        gen(`sweep/sr/${temp}`, temp),
+        genOptions(e, `sweep/sr/${temp}`, temp),
       );
-      runs.push(['self_refine', srT.ys[1]!]);
+      runs.push(['self_refine', sr.ys[1]!]);
     }
     for (const [system, ys] of runs) {
-      const s = await scoresOf(oracle, xs, ys);
-      const c = compare(s, base, boot(`sweep/${system}/${temp}`));
-      temperatureSweep.push({ system, temperature: temp, judge: oracle.name, mean: mean(s), ...c });
+      const s = await scoresOf(lead, xs, ys);
+      const c = compare(s, base, bootOptions(e, `sweep/${system}/${temp}`));
+      rows.push({ system, temperature: temp, judge: lead.name, mean: mean(s), ...c });
     }
   }
+  return rows;
+}
 
-  // 4. Curriculum ablation: each improver applied once to y_0.
-  progress(0.8, 'curriculum ablation');
-  const curriculumAblation: EvalResults['curriculumAblation'] = [];
-  const variants: Record<string, Gpt> = { ...models.ablations, 'rounds 0+1': models.improver };
-  for (const [label, model] of Object.entries(variants)) {
+/** Each curriculum's improver applied once to y_0 ('rounds 0+1' is the main PIT model). */
+export async function curriculumExperiment(
+  ablations: Record<string, Gpt>,
+  g: Generations,
+  e: ExperimentContext,
+): Promise<EvalResults['curriculumAblation']> {
+  const { tok, xs } = e;
+  const rows: EvalResults['curriculumAblation'] = [];
+  const labels = [...Object.keys(ablations), 'rounds 0+1'];
+  const base: Record<string, number[]> = {};
+  for (const judge of e.judges) base[judge.name] = await scoresOf(judge, xs, g.original);
+  for (const label of labels) {
     const ys =
       label === 'rounds 0+1'
-        ? systems.pit!
-        : improveOnce(model, tok, xs, original, gen(`ablation/${label}`));
-    for (const judge of judges) {
+        ? g.pit.ys[1]!
+        : improveOnce(ablations[label]!, tok, xs, g.original, genOptions(e, `ablation/${label}`));
+    for (const judge of e.judges) {
       const s = await scoresOf(judge, xs, ys);
-      const c = compare(s, scored[judge.name]!.original!, boot(`ablation/${label}/${judge.name}`));
-      curriculumAblation.push({ curriculum: label, judge: judge.name, mean: mean(s), ...c });
+      const c = compare(s, base[judge.name]!, bootOptions(e, `ablation/${label}/${judge.name}`));
+      rows.push({ curriculum: label, judge: judge.name, mean: mean(s), ...c });
     }
   }
+  return rows;
+}
 
-  // 5. Iterations 0..T: PIT (fixed and gap rule) and Self-Refine; ELO over iterations.
-  progress(0.9, 'iterations and ELO');
+export type IterationResults = Pick<EvalResults, 'iterations' | 'elo' | 'gapRuleMeanIterations'>;
+
+/** Iterations 0..T: PIT (fixed and gap rule) and Self-Refine against y_0; ELO over iterations. */
+export async function iterationsExperiment(
+  g: Generations,
+  e: ExperimentContext,
+): Promise<IterationResults> {
+  const { xs } = e;
+  const T = e.config.iterations;
   const iterations: EvalResults['iterations'] = [];
   const elo: EvalResults['elo'] = [];
-  for (const judge of judges) {
+  for (const judge of e.judges) {
     const players: Record<string, number[]> = {};
-    const orig = scored[judge.name]!.original!;
+    const orig = await scoresOf(judge, xs, g.original);
     for (let t = 0; t <= T; t++) {
       const rows: Array<[string, string, string[]]> = [
-        ['pit', 'fixed', trace.ys[t]!],
-        ['pit', 'gap', gapRuleAt(trace, t)],
+        ['pit', 'fixed', g.pit.ys[t]!],
+        ['pit', 'gap', gapRuleAt(g.pit, t)],
       ];
-      if (sr) rows.push(['self_refine', 'fixed', sr.ys[t]!]);
+      if (g.selfRefine) rows.push(['self_refine', 'fixed', g.selfRefine.ys[t]!]);
       for (const [system, rule, ys] of rows) {
         const s = await scoresOf(judge, xs, ys);
-        const m = meanWithCi(s, boot(`iter/${judge.name}/${system}/${rule}/${t}`));
-        const c = compare(s, orig, boot(`iter-cmp/${judge.name}/${system}/${rule}/${t}`));
+        const m = meanWithCi(s, bootOptions(e, `iter/${judge.name}/${system}/${rule}/${t}`));
+        const c = compare(s, orig, bootOptions(e, `iter-cmp/${judge.name}/${system}/${rule}/${t}`));
         iterations.push({
           system,
           rule,
@@ -241,35 +337,35 @@ export async function runExperiments(
       }
     }
     const r = eloFromScores(players, {
-      resamples: Math.min(config.bootstrap, 200),
-      rng: rng(`elo/${judge.name}`),
+      resamples: Math.min(e.config.bootstrap, 200),
+      rng: e.rng(`elo/${judge.name}`),
     });
     elo.push({ judge: judge.name, players: r.players, rating: r.rating, ci95: r.ci95 });
   }
+  return { iterations, elo, gapRuleMeanIterations: mean(g.pit.stoppedAt) };
+}
 
-  const o = scored[oracle.name]!;
-  return {
-    n: xs.length,
-    comparisons,
-    meanScores,
-    temperatureSweep,
-    curriculumAblation,
-    iterations,
-    elo,
-    gapRuleMeanIterations: mean(trace.stoppedAt),
-    examples: xs.slice(0, 8).map((x, i) => ({
-      prompt: x,
-      original: original[i]!,
-      pit: systems.pit![i]!,
-      selfRefine: systems.self_refine?.[i] ?? '(not applicable)',
-      scores: {
-        original: o.original![i]!,
-        pit: o.pit![i]!,
-        self_refine: o.self_refine?.[i] ?? Number.NaN,
-      },
-    })),
-    distributions: { original: o.original!, pit: o.pit! },
-  };
+/** Every experiment in one call (what the stages compute one by one). */
+export async function runExperiments(
+  models: EvalModels,
+  tok: Tokenizer,
+  xs: string[],
+  judges: Judge[],
+  config: PipelineConfig['improve'],
+  rng: (label: string) => Rng,
+  progress: (fraction: number, detail: string) => void = () => {},
+): Promise<EvalResults> {
+  const e: ExperimentContext = { tok, xs, judges, config, rng };
+  const g = generateSystems(models, e, (f, d) => progress(0.5 * f, d));
+  progress(0.55, 'main table');
+  const main = await mainExperiment(g, e);
+  progress(0.65, 'temperature sweep');
+  const temperatureSweep = await temperatureExperiment(models, g.original, e);
+  progress(0.8, 'curriculum ablation');
+  const curriculumAblation = await curriculumExperiment(models.ablations, g, e);
+  progress(0.9, 'iterations and ELO');
+  const its = await iterationsExperiment(g, e);
+  return { ...main, temperatureSweep, curriculumAblation, ...its };
 }
 
 function mean(xs: ArrayLike<number>): number {

@@ -9,31 +9,19 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { Tokenizer } from '../data';
-import {
-  type Comparison,
-  compare,
-  type Judge,
-  type MeanCi,
-  meanWithCi,
-  oracleJudge,
-} from '../eval';
-import type { Gpt } from '../models';
 import { runtime } from '../runtime';
 import { ArtifactStore } from './cache';
 import { type PipelineConfig, type Profile, resolvePipelineConfig } from './config';
-import { type EvalResults, runExperiments } from './experiments';
-import { respond, scoreRp } from './generate';
 import {
-  type GraphNode,
-  inProcess,
-  planGraph,
-  runGraph,
-  type StageContext,
-  type StageDef,
-} from './graph';
+  EXPERIMENTS,
+  type ExperimentName,
+  experimentStages,
+  type RlhfRow,
+} from './experiment_stages';
+import type { EvalResults } from './experiments';
+import { type GraphNode, inProcess, planGraph, runGraph, type StageDef } from './graph';
 import { buildReport } from './report_content';
-import { loadPolicy, loadReward, pitStages, readSplits, readTokenizer } from './stages';
+import { pitStages } from './stages';
 import { workerExecutor } from './workers';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -90,15 +78,6 @@ export interface PipelineRun {
   nodes: GraphNode[];
 }
 
-/** RLHF's effect on M_P under one judge. */
-export interface RlhfRow {
-  judge: string;
-  sft: MeanCi;
-  rl: MeanCi;
-  /** M_P^RL (A) against M_P^SFT (B), row by row. */
-  rlVsSft: Comparison;
-}
-
 export interface Results extends EvalResults {
   /** M_P^SFT vs M_P^RL per judge (the RLHF stage's effect). */
   rlhf: RlhfRow[];
@@ -119,126 +98,12 @@ export interface Results extends EvalResults {
   };
 }
 
-function evaluateStage(): StageDef<PipelineConfig> {
-  return {
-    name: 'evaluate',
-    deps: {
-      tok: 'tokenizer',
-      policy: 'rl_mp',
-      policySft: 'sft_mp',
-      improver: 'pit_rl',
-      sftImprover: 'sft_pit',
-      selfRefine: 'sft_self_refine',
-      rp: 'rm_rp',
-      rpit: 'rm_rpit',
-      judge: 'judge_rm',
-      r0: 'pit_rl_r0',
-      r1: 'pit_rl_r1',
-    },
-    async run(ctx) {
-      runtime.seed(ctx.seed);
-      const tok = readTokenizer(ctx.inputs.tok!);
-      const splits = readSplits(ctx.inputs.tok!);
-      const test = splits.test.slice(0, ctx.config.data.evalSize);
-      const xs = test.map((p) => p.prompt);
-      const load = (k: string) => loadPolicy(ctx.inputs[k]!);
-      const models = {
-        policy: load('policy'),
-        improver: load('improver'),
-        sftImprover: load('sftImprover'),
-        selfRefine: splits.synthetic ? load('selfRefine') : undefined,
-        rp: loadReward(ctx.inputs.rp!),
-        rpit: loadReward(ctx.inputs.rpit!),
-        ablations: { 'round 0 only': load('r0'), 'round 1 only': load('r1') },
-      };
-      const judgeRm = loadReward(ctx.inputs.judge!);
-      const judgeRmJudge: Judge = {
-        name: 'judge_rm',
-        score: (x, y) => scoreRp(judgeRm, tok, x, y),
-      };
-      // The exact judge exists only for the synthetic task; on real data the RM judge leads.
-      const judges = splits.synthetic ? [oracleJudge, judgeRmJudge] : [judgeRmJudge];
-      const results = await runExperiments(
-        models,
-        tok,
-        xs,
-        judges,
-        ctx.config.improve,
-        (label) => runtime.rng(`eval/${label}`),
-        (f, d) => ctx.progress(f, d),
-      );
-      const lead = judges[0]!;
-      // RLHF's own effect: M_P^SFT and M_P^RL sampled at the same settings, judged alike.
-      const policySft = load('policySft');
-      const rlhf = await compareRlhf(policySft, models.policy, tok, xs, judges, ctx);
-      policySft.dispose();
-      results.distributions.y_w = Array.from(
-        await lead.score(
-          xs,
-          test.map((p) => p.chosen),
-        ),
-      );
-      results.distributions.y_l = Array.from(
-        await lead.score(
-          xs,
-          test.map((p) => p.rejected),
-        ),
-      );
-      writeFileSync(
-        path.join(ctx.outDir, 'eval.json'),
-        JSON.stringify({ ...results, rlhf, judges: judges.map((j) => j.name) }),
-      );
-      for (const m of [
-        models.policy,
-        models.improver,
-        models.sftImprover,
-        models.rp,
-        models.rpit,
-        judgeRm,
-      ])
-        m.dispose();
-      models.selfRefine?.dispose();
-      for (const m of Object.values(models.ablations)) m.dispose();
-    },
-  };
-}
-
-/** Mean judge scores of M_P^SFT and M_P^RL (same prompts, temperature and length) and M_P^RL vs M_P^SFT. */
-async function compareRlhf(
-  sft: Gpt,
-  rl: Gpt,
-  tok: Tokenizer,
-  xs: string[],
-  judges: Judge[],
-  ctx: StageContext<PipelineConfig>,
-): Promise<RlhfRow[]> {
-  const { temperature, maxNewTokens, bootstrap } = ctx.config.improve;
-  const gen = (label: string) => ({ temperature, maxNewTokens, rng: runtime.rng(`eval/${label}`) });
-  const ySft = respond(sft, tok, xs, gen('mp_sft'));
-  const yRl = respond(rl, tok, xs, gen('original')); // the same draw as the main table's y_0
-  const rows: RlhfRow[] = [];
-  for (const judge of judges) {
-    const [a, b] = [await judge.score(xs, ySft), await judge.score(xs, yRl)];
-    const boot = (k: string) => ({
-      resamples: bootstrap,
-      rng: runtime.rng(`eval/rlhf/${judge.name}/${k}`),
-    });
-    rows.push({
-      judge: judge.name,
-      sft: meanWithCi(a, boot('sft')),
-      rl: meanWithCi(b, boot('rl')),
-      rlVsSft: compare(b, a, boot('cmp')),
-    });
-  }
-  return rows;
-}
-
 /**
  * Every stage, each wrapped in a leak check: a stage must leave `tf.memory().numTensors` where it
  * found it, or the run fails naming the stage (notebooks run many stages in one kernel).
  */
 export function pipelineStages(): StageDef<PipelineConfig>[] {
-  return [...pitStages(), evaluateStage()].map((stage) => ({
+  return [...pitStages(), ...experimentStages()].map((stage) => ({
     ...stage,
     async run(ctx) {
       const before = tf.memory().numTensors;
@@ -286,6 +151,10 @@ function stageConfigs(config: PipelineConfig): Record<string, unknown> {
     pit_rl: c(pitRl, improve.temperature, improve.maxNewTokens),
     pit_rl_r0: c(ablation, improve.temperature, improve.maxNewTokens),
     pit_rl_r1: c(ablation, improve.temperature, improve.maxNewTokens),
+    exp_main: c(improve, data.evalSize),
+    exp_temperature: c(improve, data.evalSize),
+    exp_curriculum: c(improve, data.evalSize),
+    exp_iterations: c(improve, data.evalSize),
     evaluate: c(improve, data.evalSize),
   };
 }
@@ -301,27 +170,60 @@ export function pipelineGraph(options: RunOptions = {}): GraphNode[] {
   });
 }
 
-export async function runPipeline(options: RunOptions = {}): Promise<PipelineRun> {
+/** Runs the stage graph (up to `targets`, default all) against the cache, as `options` say. */
+async function runStages(options: RunOptions, targets?: string[]) {
   const { config, profile, seed } = resolveRun(options);
   const backend = await runtime.ready();
   const store = new ArtifactStore(options.cacheDir ?? DEFAULT_CACHE);
   store.sweep();
-  const configs = stageConfigs(config);
   const jobs = options.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1)
     throw new Error(`--jobs must be a positive integer, got ${jobs}`);
-  const nodes = await runGraph(pipelineStages(), {
-    store,
-    seed,
-    version: projectVersion(),
-    configs,
-    runConfig: config,
-    jobs,
-    execute: jobs > 1 ? workerExecutor(backend) : inProcess,
-    onStatus: options.onStatus,
-    onProgress: options.onProgress,
-  });
+  const nodes = await runGraph(
+    pipelineStages(),
+    {
+      store,
+      seed,
+      version: projectVersion(),
+      configs: stageConfigs(config),
+      runConfig: config,
+      jobs,
+      execute: jobs > 1 ? workerExecutor(backend) : inProcess,
+      onStatus: options.onStatus,
+      onProgress: options.onProgress,
+    },
+    targets,
+  );
   const dirOf = (name: string) => store.dir(name, nodes.find((n) => n.name === name)!.key);
+  return { config, profile, seed, backend, jobs, nodes, dirOf };
+}
+
+const EXPERIMENT_FILES: Record<ExperimentName, string> = {
+  main: 'main.json',
+  temperature: 'temperature.json',
+  curriculum: 'curriculum.json',
+  iterations: 'iterations.json',
+};
+
+/**
+ * One experiment (`pitlab experiment <name>`): runs the graph up to that experiment's stage, so
+ * only what it needs is trained or read from the cache, and returns its part of the results.
+ */
+export async function runExperiment(
+  name: ExperimentName,
+  options: RunOptions = {},
+): Promise<{ result: unknown; nodes: GraphNode[] }> {
+  if (!(name in EXPERIMENTS)) {
+    throw new Error(`Unknown experiment '${name}'. Known: ${Object.keys(EXPERIMENTS).join(', ')}`);
+  }
+  const stage = EXPERIMENTS[name];
+  const { nodes, dirOf } = await runStages(options, [stage]);
+  const file = path.join(dirOf(stage), EXPERIMENT_FILES[name]);
+  return { result: JSON.parse(readFileSync(file, 'utf8')), nodes };
+}
+
+export async function runPipeline(options: RunOptions = {}): Promise<PipelineRun> {
+  const { config, profile, seed, backend, jobs, nodes, dirOf } = await runStages(options);
   const evalJson = JSON.parse(readFileSync(path.join(dirOf('evaluate'), 'eval.json'), 'utf8'));
   const summary = (name: string) =>
     JSON.parse(readFileSync(path.join(dirOf(name), 'summary.json'), 'utf8'));

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolvePipelineConfig } from '../../src/pit/config';
-import { pipelineGraph, type Results, runPipeline } from '../../src/pit/pipeline';
+import { pipelineGraph, type Results, runExperiment, runPipeline } from '../../src/pit/pipeline';
 
 let root = '';
 test.before(() => {
@@ -121,7 +121,24 @@ test('smoke pipeline: schema, report, a warm rerun is all cache hits', async () 
     overrides: { judge: { steps: 41 } },
   });
   const stale = changed.filter((n) => n.status === 'stale').map((n) => n.name);
-  assert.equal(stale, ['judge_rm', 'evaluate']);
+  assert.equal(stale, [
+    'judge_rm',
+    'exp_main',
+    'exp_temperature',
+    'exp_curriculum',
+    'exp_iterations',
+    'evaluate',
+  ]);
+  // One experiment on its own: only its stage and what it needs, here all cache hits.
+  const one = await runExperiment('temperature', { profile: 'smoke', cacheDir });
+  assert.equal(one.result, first.results.temperatureSweep);
+  assert.ok(one.nodes.every((n) => n.status === 'cached' || n.name === 'evaluate'));
+  assert.not.ok(
+    one.nodes.some(
+      (n) => ['exp_curriculum', 'exp_iterations'].includes(n.name) && n.seconds !== undefined,
+    ),
+    'stages the experiment does not need are not touched',
+  );
 });
 
 test('the same seed in two fresh caches gives identical metrics, in-process or in workers', async () => {
