@@ -7,8 +7,10 @@
  *                      │                   ├▶ rm_rpit ─┐        │
  *                      │                   └───────────┤        │   (R_P: pit_rl's held-out check)
  *                      ├▶ sft_pit ─────────────────────┴▶ pit_rl (+ r0, r1) ─┐
- *                      ├▶ sft_self_refine ───────────────────────────────────┼▶ evaluate
+ *                      ├▶ sft_self_refine ───────────────────────────────────┼▶ experiments
  *                      └▶ judge_rm ──────────────────────────────────────────┘
+ *
+ * The experiment stages (exp_main ... evaluate) are in `experiment_stages.ts`.
  */
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
