@@ -71,6 +71,10 @@ function curves(
   return figures;
 }
 
+/** A response with its score; no score where none exists (Self-Refine on real data). */
+const withScore = (text: string, score: number | null | undefined) =>
+  typeof score === 'number' && Number.isFinite(score) ? `${text} (${score.toFixed(2)})` : text;
+
 export function buildReport(r: Results, dirOf: (stage: string) => string): string {
   const cmpTable: ReportTable = {
     title: 'Main table: pairwise comparisons (Δ = win − lose, 95% bootstrap CI over prompts)',
@@ -162,9 +166,9 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
     columns: ['prompt', 'original', 'PIT', 'Self-Refine'],
     rows: r.examples.map((e) => [
       e.prompt,
-      `${e.original} (${e.scores.original?.toFixed(2)})`,
-      `${e.pit} (${e.scores.pit?.toFixed(2)})`,
-      `${e.selfRefine} (${e.scores.self_refine?.toFixed(2)})`,
+      withScore(e.original, e.scores.original),
+      withScore(e.pit, e.scores.pit),
+      withScore(e.selfRefine, e.scores.self_refine),
     ]),
   };
   const sections: ReportSection[] = [
