@@ -13,6 +13,7 @@ import {
   type StageExecutor,
   topoOrder,
 } from '../../src/pit/graph';
+import { workerExecutor } from '../../src/pit/workers';
 
 let root = '';
 test.before(() => {
@@ -179,6 +180,15 @@ test('jobs > 1 overlaps independent stages, longest chain first; a failure abort
   assert.not.ok(
     store2.has('x', planGraph([mk('x', {})], { ...base, configs, store: store2 })[0]!.key),
   );
+});
+
+test('a worker process reports a stage error back with its message', async () => {
+  const execute = workerExecutor('cpu');
+  const ctx = { config: {}, seed: 0, inputs: {}, outDir: root, workDir: root, progress() {} };
+  const def: StageDef = { name: 'no_such_stage', deps: {}, run: async () => {} };
+  const err = await execute(def, ctx, new AbortController().signal).catch((e: Error) => e);
+  assert.instance(err, Error);
+  assert.match((err as Error).message, /unknown stage 'no_such_stage'/);
 });
 
 test('a stage killed by SIGKILL mid-write leaves no visible artifact', () => {
