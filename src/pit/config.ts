@@ -93,6 +93,32 @@ export interface PipelineConfig {
   };
 }
 
+/** PPO settings each profile's RLHF and PIT RL share. */
+const SMOKE_PPO: PpoSection = {
+  iterations: 3,
+  batchSize: 16,
+  lr: 1e-4,
+  klCoef: 0.05,
+  temperature: 1,
+};
+// β = 0.05 let PIT round 1 drift to KL 2–3 nats against M_PIT^SFT in 20 updates while R_PIT's gap
+// rose and the exact judge's score fell (0.635 → 0.514): R_PIT (swap accuracy 0.78) is
+// exploitable at this size, so the anchor is stronger.
+const DEFAULT_PPO: PpoSection = {
+  iterations: 20,
+  batchSize: 32,
+  lr: 3e-5,
+  klCoef: 0.2,
+  temperature: 1,
+};
+const FULL_PPO: PpoSection = {
+  iterations: 200,
+  batchSize: 64,
+  lr: 1e-5,
+  klCoef: 0.05,
+  temperature: 1,
+};
+
 const SMOKE: PipelineConfig = {
   data: { source: 'synthetic', maxTrain: 400, synthSize: 0, judgeSize: 0, evalSize: 48 },
   model: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 2, nEmbd: 48 },
@@ -101,13 +127,9 @@ const SMOKE: PipelineConfig = {
   sftImprover: { steps: 60, batchSize: 16, lr: 3e-3 },
   reward: { steps: 40, batchSize: 16, lr: 1e-3 },
   judge: { steps: 40, batchSize: 16, lr: 1e-3, sftSteps: 20 },
-  rlhf: { iterations: 3, batchSize: 16, lr: 1e-4, klCoef: 0.05, temperature: 1 },
+  rlhf: SMOKE_PPO,
   pitRl: {
-    iterations: 3,
-    batchSize: 16,
-    lr: 1e-4,
-    klCoef: 0.05,
-    temperature: 1,
+    ...SMOKE_PPO,
     rounds: [0, 1],
     validateEvery: 1,
     patience: 0,
@@ -131,16 +153,9 @@ const DEFAULT: PipelineConfig = {
   sftImprover: { steps: 700, batchSize: 32, lr: 2e-3 },
   reward: { steps: 400, batchSize: 32, lr: 1e-3 },
   judge: { steps: 500, batchSize: 32, lr: 1e-3, sftSteps: 300 },
-  rlhf: { iterations: 20, batchSize: 32, lr: 3e-5, klCoef: 0.2, temperature: 1 },
-  // β = 0.05 let round 1 drift to KL 2–3 nats against M_PIT^SFT in 20 updates while R_PIT's gap
-  // rose and the exact judge's score fell (0.635 → 0.514): R_PIT (swap accuracy 0.78) is
-  // exploitable at this size, so the anchor is stronger.
+  rlhf: DEFAULT_PPO,
   pitRl: {
-    iterations: 20,
-    batchSize: 32,
-    lr: 3e-5,
-    klCoef: 0.2,
-    temperature: 1,
+    ...DEFAULT_PPO,
     rounds: [0, 1],
     validateEvery: 4,
     patience: 2,
@@ -165,13 +180,9 @@ const FULL: PipelineConfig = {
   sftImprover: { steps: 4000, batchSize: 64, lr: 1e-3 },
   reward: { steps: 2000, batchSize: 64, lr: 3e-4 },
   judge: { steps: 1500, batchSize: 64, lr: 3e-4, sftSteps: 2000 },
-  rlhf: { iterations: 200, batchSize: 64, lr: 1e-5, klCoef: 0.05, temperature: 1 },
+  rlhf: FULL_PPO,
   pitRl: {
-    iterations: 200,
-    batchSize: 64,
-    lr: 1e-5,
-    klCoef: 0.05,
-    temperature: 1,
+    ...FULL_PPO,
     rounds: [0, 1],
     validateEvery: 20,
     patience: 3,

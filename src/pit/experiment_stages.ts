@@ -63,37 +63,79 @@ const writeJson = (dir: string, file: string, value: unknown) =>
  * What every experiment stage shares: the test prompts, the judges (the exact judge exists only
  * for the synthetic task; on real data the RM judge leads) and the random streams.
  */
-function context(ctx: Ctx): {
+interface Shared {
   e: ExperimentContext;
   test: Array<{ chosen: string; rejected: string }>;
-  dispose: () => void;
-} {
-  runtime.seed(ctx.seed);
-  const tok = readTokenizer(ctx.inputs.tok!);
-  const splits = readSplits(ctx.inputs.tok!);
-  const test = splits.test.slice(0, ctx.config.data.evalSize);
-  const judgeRm = loadReward(ctx.inputs.judge!);
-  const rmJudge: Judge = { name: 'judge_rm', score: (x, y) => scoreRp(judgeRm, tok, x, y) };
-  const judges = splits.synthetic ? [oracleJudge, rmJudge] : [rmJudge];
-  const e: ExperimentContext = {
-    tok,
-    xs: test.map((p) => p.prompt),
-    judges,
-    config: ctx.config.improve,
-    rng: (label) => runtime.rng(`eval/${label}`),
-  };
-  return { e, test, dispose: () => judgeRm.dispose() };
+  synthetic: boolean;
+  /** The responses `exp_main` generated (absent in `exp_main` itself). */
+  g?: Generations;
 }
 
-const synthetic = (ctx: Ctx) => readSplits(ctx.inputs.tok!).synthetic;
+/**
+ * An experiment stage: sets up what the stages share (and frees the judge RM afterwards), reads
+ * `exp_main`'s responses when it depends on them, and writes what `compute` returns to `file`.
+ */
+function experimentStage(
+  name: string,
+  deps: Record<string, string>,
+  file: string,
+  compute: (ctx: Ctx, s: Shared) => Promise<unknown>,
+): StageDef<PipelineConfig> {
+  return {
+    name,
+    deps: { tok: 'tokenizer', judge: 'judge_rm', ...deps },
+    async run(ctx) {
+      runtime.seed(ctx.seed);
+      const tok = readTokenizer(ctx.inputs.tok!);
+      const splits = readSplits(ctx.inputs.tok!);
+      const test = splits.test.slice(0, ctx.config.data.evalSize);
+      const judgeRm = loadReward(ctx.inputs.judge!);
+      const rmJudge: Judge = { name: 'judge_rm', score: (x, y) => scoreRp(judgeRm, tok, x, y) };
+      const e: ExperimentContext = {
+        tok,
+        xs: test.map((p) => p.prompt),
+        judges: splits.synthetic ? [oracleJudge, rmJudge] : [rmJudge],
+        config: ctx.config.improve,
+        rng: (label) => runtime.rng(`eval/${label}`),
+      };
+      const g = ctx.inputs.main
+        ? readJson<Generations>(ctx.inputs.main, 'generations.json')
+        : undefined;
+      try {
+        writeJson(
+          ctx.outDir,
+          file,
+          await compute(ctx, { e, test, synthetic: splits.synthetic, g }),
+        );
+      } finally {
+        judgeRm.dispose();
+      }
+    },
+  };
+}
+
+/** Loads policies by input name, runs `use`, then frees them. */
+async function withPolicies<T>(
+  ctx: Ctx,
+  names: Record<string, string | undefined>,
+  use: (models: Record<string, Gpt>) => Promise<T>,
+): Promise<T> {
+  const models: Record<string, Gpt> = {};
+  for (const [label, input] of Object.entries(names)) {
+    if (input) models[label] = loadPolicy(ctx.inputs[input]!);
+  }
+  try {
+    return await use(models);
+  } finally {
+    for (const m of Object.values(models)) m.dispose();
+  }
+}
 
 export function experimentStages(): StageDef<PipelineConfig>[] {
-  const base = { tok: 'tokenizer', judge: 'judge_rm' };
   return [
-    {
-      name: 'exp_main',
-      deps: {
-        ...base,
+    experimentStage(
+      'exp_main',
+      {
         policy: 'rl_mp',
         improver: 'pit_rl',
         sftImprover: 'sft_pit',
@@ -101,86 +143,79 @@ export function experimentStages(): StageDef<PipelineConfig>[] {
         rp: 'rm_rp',
         rpit: 'rm_rpit',
       },
-      async run(ctx) {
-        const { e, dispose } = context(ctx);
-        const load = (k: string) => loadPolicy(ctx.inputs[k]!);
-        const models = {
-          policy: load('policy'),
-          improver: load('improver'),
-          sftImprover: load('sftImprover'),
-          selfRefine: synthetic(ctx) ? load('selfRefine') : undefined,
-          rp: loadReward(ctx.inputs.rp!),
-          rpit: loadReward(ctx.inputs.rpit!),
+      'main.json',
+      async (ctx, { e, synthetic }) => {
+        const policies = {
+          policy: 'policy',
+          improver: 'improver',
+          sftImprover: 'sftImprover',
+          selfRefine: synthetic ? 'selfRefine' : undefined,
         };
-        const g = generateSystems(models, e, (f, d) => ctx.progress(0.8 * f, d));
-        ctx.progress(0.85, 'judging');
-        writeJson(ctx.outDir, 'generations.json', g);
-        writeJson(ctx.outDir, 'main.json', await mainExperiment(g, e));
-        for (const m of Object.values(models)) m?.dispose();
-        dispose();
+        return withPolicies(ctx, policies, async (m) => {
+          const [rp, rpit] = [loadReward(ctx.inputs.rp!), loadReward(ctx.inputs.rpit!)];
+          const models = {
+            policy: m.policy!,
+            improver: m.improver!,
+            sftImprover: m.sftImprover!,
+            selfRefine: m.selfRefine,
+            rp,
+            rpit,
+          };
+          const g = generateSystems(models, e, (f, d) => ctx.progress(0.8 * f, d));
+          rp.dispose();
+          rpit.dispose();
+          ctx.progress(0.85, 'judging');
+          writeJson(ctx.outDir, 'generations.json', g);
+          return mainExperiment(g, e);
+        });
       },
-    },
-    {
-      name: 'exp_temperature',
-      deps: { ...base, main: 'exp_main', improver: 'pit_rl', selfRefine: 'sft_self_refine' },
-      async run(ctx) {
-        const { e, dispose } = context(ctx);
-        const g = readJson<Generations>(ctx.inputs.main!, 'generations.json');
-        const improver = loadPolicy(ctx.inputs.improver!);
-        const selfRefine = synthetic(ctx) ? loadPolicy(ctx.inputs.selfRefine!) : undefined;
-        const rows = await temperatureExperiment({ improver, selfRefine }, g.original, e);
-        writeJson(ctx.outDir, 'temperature.json', rows);
-        improver.dispose();
-        selfRefine?.dispose();
-        dispose();
-      },
-    },
-    {
-      name: 'exp_curriculum',
-      deps: { ...base, main: 'exp_main', r0: 'pit_rl_r0', r1: 'pit_rl_r1' },
-      async run(ctx) {
-        const { e, dispose } = context(ctx);
-        const g = readJson<Generations>(ctx.inputs.main!, 'generations.json');
-        const ablations = {
-          'round 0 only': loadPolicy(ctx.inputs.r0!),
-          'round 1 only': loadPolicy(ctx.inputs.r1!),
-        };
-        writeJson(ctx.outDir, 'curriculum.json', await curriculumExperiment(ablations, g, e));
-        for (const m of Object.values(ablations)) m.dispose();
-        dispose();
-      },
-    },
-    {
-      name: 'exp_iterations',
-      deps: { ...base, main: 'exp_main' },
-      async run(ctx) {
-        const { e, dispose } = context(ctx);
-        const g = readJson<Generations>(ctx.inputs.main!, 'generations.json');
-        writeJson(ctx.outDir, 'iterations.json', await iterationsExperiment(g, e));
-        dispose();
-      },
-    },
-    {
-      name: 'evaluate',
-      deps: {
-        ...base,
+    ),
+    experimentStage(
+      'exp_temperature',
+      { main: 'exp_main', improver: 'pit_rl', selfRefine: 'sft_self_refine' },
+      'temperature.json',
+      (ctx, { e, g, synthetic }) =>
+        withPolicies(
+          ctx,
+          { improver: 'improver', selfRefine: synthetic ? 'selfRefine' : undefined },
+          (m) =>
+            temperatureExperiment(
+              { improver: m.improver!, selfRefine: m.selfRefine },
+              g!.original,
+              e,
+            ),
+        ),
+    ),
+    experimentStage(
+      'exp_curriculum',
+      { main: 'exp_main', r0: 'pit_rl_r0', r1: 'pit_rl_r1' },
+      'curriculum.json',
+      (ctx, { e, g }) =>
+        withPolicies(ctx, { 'round 0 only': 'r0', 'round 1 only': 'r1' }, (ablations) =>
+          curriculumExperiment(ablations, g!, e),
+        ),
+    ),
+    experimentStage('exp_iterations', { main: 'exp_main' }, 'iterations.json', (_ctx, { e, g }) =>
+      iterationsExperiment(g!, e),
+    ),
+    experimentStage(
+      'evaluate',
+      {
         main: 'exp_main',
         temperature: 'exp_temperature',
         curriculum: 'exp_curriculum',
         iterations: 'exp_iterations',
-        policy: 'rl_mp',
         policySft: 'sft_mp',
       },
-      async run(ctx) {
-        const { e, test, dispose } = context(ctx);
+      'eval.json',
+      async (ctx, { e, g, test }) => {
         const main = readJson<
           Record<string, unknown> & { distributions: Record<string, number[]> }
         >(ctx.inputs.main!, 'main.json');
-        // RLHF's own effect: M_P^SFT and M_P^RL sampled at the same settings, judged alike.
-        const [sft, rl] = [loadPolicy(ctx.inputs.policySft!), loadPolicy(ctx.inputs.policy!)];
-        const rlhf = await compareRlhf(sft, rl, e);
-        sft.dispose();
-        rl.dispose();
+        // RLHF's own effect: M_P^SFT sampled at the main table's settings against its y_0.
+        const rlhf = await withPolicies(ctx, { sft: 'policySft' }, (m) =>
+          compareRlhf(m.sft!, g!.original, e),
+        );
         const lead = e.judges[0]!;
         main.distributions.y_w = Array.from(
           await lead.score(
@@ -194,26 +229,26 @@ export function experimentStages(): StageDef<PipelineConfig>[] {
             test.map((p) => p.rejected),
           ),
         );
-        writeJson(ctx.outDir, 'eval.json', {
+        return {
           ...main,
           temperatureSweep: readJson(ctx.inputs.temperature!, 'temperature.json'),
           curriculumAblation: readJson(ctx.inputs.curriculum!, 'curriculum.json'),
           ...readJson<object>(ctx.inputs.iterations!, 'iterations.json'),
           rlhf,
           judges: e.judges.map((j) => j.name),
-        });
-        dispose();
+        };
       },
-    },
+    ),
   ];
 }
 
-/** Mean judge scores of M_P^SFT and M_P^RL (same prompts, temperature and length), RL vs SFT. */
-async function compareRlhf(sft: Gpt, rl: Gpt, e: ExperimentContext): Promise<RlhfRow[]> {
+/**
+ * Mean judge scores of M_P^SFT and M_P^RL, and M_P^RL vs M_P^SFT: M_P^SFT sampled with the same
+ * prompts, temperature and length as the main table's y_0 ~ M_P^RL (`yRl`).
+ */
+async function compareRlhf(sft: Gpt, yRl: string[], e: ExperimentContext): Promise<RlhfRow[]> {
   const { temperature, maxNewTokens, bootstrap } = e.config;
-  const gen = (label: string) => ({ temperature, maxNewTokens, rng: e.rng(label) });
-  const ySft = respond(sft, e.tok, e.xs, gen('mp_sft'));
-  const yRl = respond(rl, e.tok, e.xs, gen('original')); // the same draw as the main table's y_0
+  const ySft = respond(sft, e.tok, e.xs, { temperature, maxNewTokens, rng: e.rng('mp_sft') });
   const rows: RlhfRow[] = [];
   for (const judge of e.judges) {
     const [a, b] = [await judge.score(e.xs, ySft), await judge.score(e.xs, yRl)];
