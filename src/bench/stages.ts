@@ -76,7 +76,7 @@ export async function stageBench(quick: boolean): Promise<BenchRow[]> {
       ['rp', 'rm_rp (2 sequences/pair)'],
       ['rpit', 'rm_rpit (4 pairings/pair)'],
     ] as const) {
-      const rm = new RewardModel(kind, copyTrunk(policy));
+      const rm = new RewardModel(kind, copyTrunk(policy), { pooling: profile.reward.pooling });
       const r = await trainReward(
         { reward: rm },
         { tokenizer: tok, train: pairs },
@@ -96,7 +96,7 @@ export async function stageBench(quick: boolean): Promise<BenchRow[]> {
 
     // PPO: rollout (KV-cache sampling), reward, forward passes and 2×2 minibatch updates.
     const ppo = { batchSize: profile.rlhf.batchSize, lr: 1e-5, nMinibatches: 2, ppoEpochs: 2 };
-    const rp = new RewardModel('rp', copyTrunk(policy));
+    const rp = new RewardModel('rp', copyTrunk(policy), { pooling: profile.reward.pooling });
     const query = (ids: number[]) => tok.decode(ids);
     const text = (ids: number[]) => decodeResponse(tok, ids);
     const prompts = pairs.slice(0, 256).map((p) => policyPrompt(tok, p.prompt));
@@ -120,7 +120,7 @@ export async function stageBench(quick: boolean): Promise<BenchRow[]> {
     );
     critic.dispose();
 
-    const rpit = new RewardModel('rpit', copyTrunk(policy));
+    const rpit = new RewardModel('rpit', copyTrunk(policy), { pooling: profile.reward.pooling });
     critic = ValueModel.fromTrunk(rpit);
     const data = pairs.slice(0, 256).map((p) => ({
       prompt: policyPrompt(tok, p.prompt).slice(0, -1),

@@ -63,10 +63,13 @@ export function positionOneHot(index: readonly number[], T: number): tf.Tensor2D
   return tf.tensor2d(data, [index.length, T]);
 }
 
-/** Hidden state of each row at its selected position: hidden [B, T, C], onehot [B, T] → [B, C]. */
-export function pickPositions(hidden: tf.Tensor3D, onehot: tf.Tensor2D): tf.Tensor2D {
+/**
+ * Weighted sum over time of each row's hidden states: hidden [B, T, C], weights [B, T] → [B, C].
+ * With a one-hot row it picks that position.
+ */
+export function pickPositions(hidden: tf.Tensor3D, weights: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
-    const [B, T] = onehot.shape;
-    return hidden.mul(onehot.reshape([B, T, 1])).sum(1) as tf.Tensor2D; // [B, C]
+    const [B, T] = weights.shape;
+    return hidden.mul(weights.reshape([B, T, 1])).sum(1) as tf.Tensor2D; // [B, C]
   });
 }

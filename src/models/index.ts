@@ -18,8 +18,12 @@ export {
   type PairingScores,
   type PitLoss,
   pitRankingLoss,
+  REWARD_POOLINGS,
   type RewardKind,
   RewardModel,
+  type RewardModelOptions,
+  type RewardPooling,
+  readoutWeights,
   saveRewardModel,
 } from './reward';
 export { loadSafetensors, type StTensor, saveSafetensors, writeFileAtomic } from './safetensors';

@@ -6,7 +6,7 @@
  * Sizes are our own (the paper gives no hyperparameters): `default` fits the whole pipeline in
  * ~15 minutes on a 2-core CPU, `smoke` in ~3 minutes for CI, `full` is sized for a GPU.
  */
-import type { GptConfig } from '../models';
+import { type GptConfig, REWARD_POOLINGS, type RewardPooling } from '../models';
 
 export type Profile = 'smoke' | 'default' | 'full';
 export const PROFILES: readonly Profile[] = ['smoke', 'default', 'full'];
@@ -63,9 +63,15 @@ export interface PipelineConfig {
    * stages run beside the reward models (off the longest chain), so they can take more steps.
    */
   sftImprover: TrainSection;
-  reward: TrainSection;
+  /**
+   * R_P, started from M_P^SFT; `pooling` is where the scalar head is read (see
+   * `models/reward.ts`), and R_PIT inherits it.
+   */
+  reward: TrainSection & { pooling: RewardPooling };
+  /** R_PIT, started from R_P (so it needs fewer steps than R_P). */
+  gapReward: TrainSection;
   /** The judge RM; `sftSteps` of language modelling on its chosen responses come first. */
-  judge: TrainSection & { sftSteps: number };
+  judge: TrainSection & { sftSteps: number; pooling: RewardPooling };
   /** RLHF of M_P against R_P. */
   rlhf: PpoSection;
   /** PIT RL of M_PIT against R_PIT; `rounds` is the curriculum (0: y_ref = y_l; 1: y_ref ~ M_P^RL). */
@@ -125,8 +131,9 @@ const SMOKE: PipelineConfig = {
   judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 1, nHead: 2, nEmbd: 32 },
   sft: { steps: 60, batchSize: 16, lr: 3e-3 },
   sftImprover: { steps: 60, batchSize: 16, lr: 3e-3 },
-  reward: { steps: 40, batchSize: 16, lr: 1e-3 },
-  judge: { steps: 40, batchSize: 16, lr: 1e-3, sftSteps: 20 },
+  reward: { steps: 40, batchSize: 16, lr: 1e-3, pooling: 'tokens' },
+  gapReward: { steps: 40, batchSize: 16, lr: 1e-3 },
+  judge: { steps: 40, batchSize: 16, lr: 1e-3, sftSteps: 20, pooling: 'tokens' },
   rlhf: SMOKE_PPO,
   pitRl: {
     ...SMOKE_PPO,
@@ -151,8 +158,9 @@ const DEFAULT: PipelineConfig = {
   judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 4, nEmbd: 128 },
   sft: { steps: 400, batchSize: 32, lr: 2e-3 },
   sftImprover: { steps: 700, batchSize: 32, lr: 2e-3 },
-  reward: { steps: 400, batchSize: 32, lr: 1e-3 },
-  judge: { steps: 500, batchSize: 32, lr: 1e-3, sftSteps: 300 },
+  reward: { steps: 600, batchSize: 32, lr: 1e-3, pooling: 'tokens' },
+  gapReward: { steps: 200, batchSize: 32, lr: 1e-3 },
+  judge: { steps: 500, batchSize: 32, lr: 1e-3, sftSteps: 300, pooling: 'tokens' },
   rlhf: DEFAULT_PPO,
   pitRl: {
     ...DEFAULT_PPO,
@@ -178,8 +186,9 @@ const FULL: PipelineConfig = {
   judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 4, nHead: 4, nEmbd: 128 },
   sft: { steps: 3000, batchSize: 64, lr: 1e-3 },
   sftImprover: { steps: 4000, batchSize: 64, lr: 1e-3 },
-  reward: { steps: 2000, batchSize: 64, lr: 3e-4 },
-  judge: { steps: 1500, batchSize: 64, lr: 3e-4, sftSteps: 2000 },
+  reward: { steps: 2000, batchSize: 64, lr: 3e-4, pooling: 'tokens' },
+  gapReward: { steps: 1000, batchSize: 64, lr: 3e-4 },
+  judge: { steps: 1500, batchSize: 64, lr: 3e-4, sftSteps: 2000, pooling: 'tokens' },
   rlhf: FULL_PPO,
   pitRl: {
     ...FULL_PPO,
@@ -248,6 +257,7 @@ function validate(c: PipelineConfig): void {
     ['sft.steps', c.sft.steps],
     ['sftImprover.steps', c.sftImprover.steps],
     ['reward.steps', c.reward.steps],
+    ['gapReward.steps', c.gapReward.steps],
     ['judge.steps', c.judge.steps],
     ['judge.sftSteps', c.judge.sftSteps],
     ['rlhf.iterations', c.rlhf.iterations],
@@ -264,6 +274,16 @@ function validate(c: PipelineConfig): void {
     throw new Error(
       `Config key 'pitRl.rounds' must list rounds 0 and/or 1, got [${c.pitRl.rounds}]`,
     );
+  }
+  for (const [key, pooling] of [
+    ['reward.pooling', c.reward.pooling],
+    ['judge.pooling', c.judge.pooling],
+  ] as const) {
+    if (!REWARD_POOLINGS.includes(pooling)) {
+      throw new Error(
+        `Config key '${key}' must be one of ${REWARD_POOLINGS.join(', ')}, got '${pooling}'`,
+      );
+    }
   }
   for (const t of [c.improve.temperature, ...c.improve.temperatures]) {
     if (!(t > 0 && t <= 2))

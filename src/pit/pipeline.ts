@@ -134,7 +134,19 @@ function resolveRun(options: RunOptions): {
 
 /** Every stage reads the whole config: each stage's key covers all sections it could use. */
 function stageConfigs(config: PipelineConfig): Record<string, unknown> {
-  const { data, model, judgeModel, sft, sftImprover, reward, judge, rlhf, pitRl, improve } = config;
+  const {
+    data,
+    model,
+    judgeModel,
+    sft,
+    sftImprover,
+    reward,
+    gapReward,
+    judge,
+    rlhf,
+    pitRl,
+    improve,
+  } = config;
   const c = (...parts: unknown[]) => parts;
   const { rounds: _rounds, ...ablation } = pitRl; // the ablations fix their own rounds
   return {
@@ -144,7 +156,7 @@ function stageConfigs(config: PipelineConfig): Record<string, unknown> {
     sft_pit: c(model, sftImprover),
     sft_self_refine: c(model, sftImprover),
     rm_rp: c(reward),
-    rm_rpit: c(reward),
+    rm_rpit: c(gapReward),
     judge_rm: c(judgeModel, judge),
     rl_mp: c(rlhf),
     // The held-out check samples at the inference temperature and length.

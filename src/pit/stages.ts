@@ -270,7 +270,7 @@ export function pitStages(): StageDef<PipelineConfig>[] {
           trainCfg({ ...j, steps: j.sftSteps }, ctx.workDir, 'judge_sft'),
           { onProgress: (step) => ctx.progress(0.5 * (step / j.sftSteps), `lm step ${step}`) },
         );
-        const rm = new RewardModel('rp', copyTrunk(lm));
+        const rm = new RewardModel('rp', copyTrunk(lm), { pooling: j.pooling });
         lm.dispose();
         const cfg = {
           ...trainCfg(ctx.config.judge, ctx.workDir, 'judge'),
@@ -392,7 +392,7 @@ function rewardStage(name: 'rm_rp' | 'rm_rpit', kind: 'rp' | 'rpit'): StageDef<P
       if (kind === 'rp') {
         // R_P starts from M_P^SFT's trunk and a fresh head, as is usual ([N], TRL).
         const sft = loadPolicy(ctx.inputs.sft!);
-        rm = new RewardModel(kind, copyTrunk(sft));
+        rm = new RewardModel(kind, copyTrunk(sft), { pooling: ctx.config.reward.pooling });
         sft.dispose();
       } else {
         // R_PIT starts from R_P, trunk and head: its input <bos> x <sep> y <eos> <sep_ref> y_ref
@@ -400,18 +400,19 @@ function rewardStage(name: 'rm_rp' | 'rm_rpit', kind: 'rp' | 'rpit'): StageDef<P
         // training adds what depends on y_ref (see models/reward.ts). (Measured from M_PIT^SFT
         // instead: swap accuracy 0.57 after 100 steps, loss still at the chance value 5·ln 2.)
         const init = loadReward(ctx.inputs.rp!);
-        rm = new RewardModel('rpit', init.trunk, init.head);
+        rm = new RewardModel('rpit', init.trunk, { head: init.head, pooling: init.pooling });
       }
       const rp = ctx.inputs.rp ? loadReward(ctx.inputs.rp) : undefined;
+      const section = kind === 'rp' ? ctx.config.reward : ctx.config.gapReward;
       const cfg = {
-        ...trainCfg(ctx.config.reward, ctx.workDir, name),
+        ...trainCfg(section, ctx.workDir, name),
         loss: kind === 'rp' ? ('rp-difference' as const) : ('five-constraints' as const),
       };
       const result = await trainReward(
         { reward: rm, rp },
         { tokenizer: tok, train: splits.train, eval: splits.valid },
         cfg,
-        hooks(ctx, ctx.config.reward.steps),
+        hooks(ctx, section.steps),
       );
       keepMetrics(ctx);
       saveRewardModel(path.join(ctx.outDir, 'rm.safetensors'), rm);

@@ -1,9 +1,22 @@
-/** Reward models: EOS read-out under padding, the five-constraint loss by hand, learning toy preferences. */
+/**
+ * Reward models: EOS and per-token read-outs under padding, the five-constraint loss by hand,
+ * learning toy preferences, saving the pooling.
+ */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { WordTokenizer } from '../../src/data';
-import { copyTrunk, pitRankingLoss, RewardModel } from '../../src/models';
+import {
+  copyTrunk,
+  loadRewardModel,
+  pitRankingLoss,
+  RewardModel,
+  saveRewardModel,
+} from '../../src/models';
 import { Rng, runtime } from '../../src/runtime';
 import { idsTensor, type Pair, padRight, rpInput, rpitInput, trainReward } from '../../src/train';
 
@@ -58,7 +71,7 @@ test('R_PIT reads both EOS: started from R_P, r(x, y, y_ref) = R_P(x, y) − R_P
   runtime.seed(6);
   const tok = new WordTokenizer(['a', 'c', 'd', 'e', 'g', 'b']);
   const rp = new RewardModel('rp', { ...TINY, vocabSize: tok.vocabSize });
-  const rpit = new RewardModel('rpit', copyTrunk(rp.trunk), rp.head);
+  const rpit = new RewardModel('rpit', copyTrunk(rp.trunk), { head: rp.head });
   const row = rpitInput(tok, 'a c', 'd g', 'e b');
   assert.equal(row.slice(0, rpInput(tok, 'a c', 'd g').length), rpInput(tok, 'a c', 'd g'));
   const score = (m: RewardModel, rows: number[][]) => {
@@ -76,14 +89,89 @@ test('R_PIT reads both EOS: started from R_P, r(x, y, y_ref) = R_P(x, y) − R_P
   rp.dispose();
 });
 
-for (const [kind, loss] of [
-  ['rp', 'rp-difference'],
-  ['rpit', 'five-constraints'],
+/** Per-position head values head(h_t) of one unpadded row, computed outside the model. */
+function headValues(rm: RewardModel, row: number[]): number[] {
+  return tf.tidy(() => {
+    const { hidden } = rm.trunk.forward(tf.tensor2d([row], [1, row.length], 'int32'));
+    const h = hidden.reshape([row.length, rm.trunk.config.nEmbd]) as tf.Tensor2D;
+    return Array.from(rm.head.apply(h).dataSync());
+  });
+}
+
+const sumRange = (v: number[], from: number, to: number) =>
+  v.slice(from, to + 1).reduce((a, b) => a + b, 0);
+
+test("'tokens' pooling: R_P sums the head over y and EOS, unchanged by right padding", () => {
+  runtime.seed(7);
+  const tok = new WordTokenizer(['a', 'c', 'd', 'e', 'g', 'b']);
+  const rm = new RewardModel('rp', { ...TINY, vocabSize: tok.vocabSize }, { pooling: 'tokens' });
+  const long = rpInput(tok, 'a c d', 'e g b');
+  const short = rpInput(tok, 'a', 'g');
+  const p = padRight([long, short]);
+  const scores = tf.tidy(() => Array.from(rm.rawScores(idsTensor(p), p.lastIndex).dataSync()));
+  for (const [i, row] of [long, short].entries()) {
+    const ySep = rpInput(tok, i === 0 ? 'a c d' : 'a', '').length - 2; // index of <sep>
+    const expected = sumRange(headValues(rm, row), ySep + 1, row.length - 1);
+    assert.ok(Math.abs(scores[i]! - expected) < 1e-4, `row ${i}: ${scores[i]} vs ${expected}`);
+  }
+  assert.throws(
+    () => tf.tidy(() => rm.rawScores(tf.tensor2d([[1, 7, 8, 2]], [1, 4], 'int32'), [3])),
+    /row 0 has no SEP/,
+  );
+  rm.dispose();
+});
+
+test("'tokens' pooling: R_PIT is the sum over y's tokens minus the sum over y_ref's", () => {
+  runtime.seed(8);
+  const tok = new WordTokenizer(['a', 'c', 'd', 'e', 'g', 'b']);
+  const rp = new RewardModel('rp', { ...TINY, vocabSize: tok.vocabSize }, { pooling: 'tokens' });
+  const rpit = new RewardModel('rpit', copyTrunk(rp.trunk), { head: rp.head, pooling: 'tokens' });
+  const prefix = rpInput(tok, 'a c', 'd g');
+  const row = rpitInput(tok, 'a c', 'd g', 'e b c');
+  const v = headValues(rpit, row);
+  const firstEos = prefix.length - 1;
+  const ySep = firstEos - 3; // <sep> d g <eos>
+  const expected = sumRange(v, ySep + 1, firstEos) - sumRange(v, firstEos + 2, row.length - 1);
+  const p = padRight([row]);
+  const gap = tf.tidy(() => rpit.rawScores(idsTensor(p), p.lastIndex).dataSync()[0]!);
+  assert.ok(Math.abs(gap - expected) < 1e-4, `${gap} vs ${expected}`);
+  // the first part is R_P(x, y) exactly: causal attention never sees y_ref from y's tokens
+  const q = padRight([prefix]);
+  const rpScore = tf.tidy(() => rp.rawScores(idsTensor(q), q.lastIndex).dataSync()[0]!);
+  const refPart = sumRange(v, firstEos + 2, row.length - 1);
+  assert.ok(Math.abs(gap - (rpScore - refPart)) < 1e-4, `${gap} vs ${rpScore} − ${refPart}`);
+  rpit.trunk.dispose();
+  rp.dispose();
+});
+
+test('a saved reward model keeps its pooling; an unknown pooling is an error', () => {
+  runtime.seed(9);
+  const dir = mkdtempSync(path.join(tmpdir(), 'pitlab-rm-'));
+  try {
+    const rm = new RewardModel('rp', TINY, { pooling: 'tokens' });
+    saveRewardModel(path.join(dir, 'rm.safetensors'), rm);
+    const back = loadRewardModel(path.join(dir, 'rm.safetensors'));
+    assert.is(back.pooling, 'tokens');
+    tf.dispose([rm, back].flatMap((m) => m.variables()));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.throws(
+    () => new RewardModel('rp', TINY, { pooling: 'mean' as 'eos' }),
+    /pooling must be one of eos, tokens, got 'mean'/,
+  );
+});
+
+for (const [kind, loss, pooling] of [
+  ['rp', 'rp-difference', 'eos'],
+  ['rpit', 'five-constraints', 'eos'],
+  ['rp', 'rp-difference', 'tokens'],
+  ['rpit', 'five-constraints', 'tokens'],
 ] as const) {
-  test(`${kind} (${loss}) learns a toy preference within a few steps, leaking nothing`, async () => {
+  test(`${kind} (${loss}, ${pooling} pooling) learns a toy preference, leaking nothing`, async () => {
     runtime.seed(5);
     const tok = new WordTokenizer(['a', 'c', 'd', 'e', 'g', 'b']);
-    const rm = new RewardModel(kind, { ...TINY, vocabSize: tok.vocabSize });
+    const rm = new RewardModel(kind, { ...TINY, vocabSize: tok.vocabSize }, { pooling });
     const before = tf.memory().numTensors;
     const r = await trainReward(
       { reward: rm },

@@ -91,6 +91,10 @@ test('bad configuration fails before any work, naming the key', () => {
     /'sft\.steps' must be a positive integer/,
   );
   assert.throws(() => resolvePipelineConfig('smoke', { pitRl: { rounds: [2] } }), /pitRl\.rounds/);
+  assert.throws(
+    () => resolvePipelineConfig('smoke', { reward: { pooling: 'mean' } }),
+    /'reward\.pooling' must be one of eos, tokens, got 'mean'/,
+  );
   assert.throws(() => resolvePipelineConfig('tiny' as never), /Unknown profile 'tiny'/);
 });
 
@@ -147,6 +151,7 @@ test('the same seed in two fresh caches gives identical metrics, in-process or i
     sft: { steps: 8 },
     sftImprover: { steps: 8 },
     reward: { steps: 6 },
+    gapReward: { steps: 6 },
     judge: { steps: 6, sftSteps: 4 },
     rlhf: { iterations: 1, batchSize: 8 },
     pitRl: { iterations: 1, batchSize: 8 },
