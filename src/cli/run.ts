@@ -119,9 +119,10 @@ export function mainTable(r: Results): string {
     );
   }
   const rm = r.rewardModels;
+  const ciText = (c?: [number, number]) => (c ? ` [${c[0].toFixed(3)}, ${c[1].toFixed(3)}]` : '');
   lines.push(
     '',
-    `R_P held-out accuracy ${rm.rp.heldoutAccuracy?.toFixed(3)} · R_PIT swap accuracy ${rm.rpit.swapAccuracy?.toFixed(3)} · mean |r(x,y,y)| ${rm.rpit.selfGapAbsMean?.toFixed(3)}`,
+    `R_P held-out accuracy ${rm.rp.heldoutAccuracy?.toFixed(3)}${ciText(rm.rp.heldoutAccuracyCi95)} · R_PIT swap accuracy ${rm.rpit.swapAccuracy?.toFixed(3)}${ciText(rm.rpit.swapAccuracyCi95)} · mean |r(x,y,y)| ${rm.rpit.selfGapAbsMean?.toFixed(3)} (${rm.rp.heldoutPairs} pairs)`,
   );
   return lines.join('\n');
 }

@@ -3,3 +3,4 @@ export * from './bootstrap';
 export * from './compare';
 export * from './elo';
 export * from './judge';
+export * from './proportion';

@@ -9,9 +9,12 @@
  *   Σ_{t ∈ y EOS} head(h_t); R_PIT = Σ over y's tokens − Σ over y_ref's tokens. A violation in
  *   a response (a repeated, foreign or excluded word) is a local event, so a per-token term gets
  *   the gradient where the evidence is, instead of through the attention of one EOS state.
- *   Measured on the default synthetic task (R_P from M_P^SFT, 600 steps, 401 held-out pairs):
- *   held-out accuracy 0.81 with 'tokens', 0.70 with 'eos'; the mean over tokens 0.77, and
- *   the sum plus an EOS term 0.78 after 1,000 steps.
+ *   Measured on the default synthetic task (R_P from M_P^SFT, 600 steps at lr 1e-3, one seed,
+ *   401 held-out pairs): 'tokens' learns faster (accuracy 0.74 vs 0.70 at step 200) and ends
+ *   about level (0.81 vs 0.78, within the noise of 401 pairs); the mean over tokens ended at 0.77,
+ *   the sum plus an EOS term at 0.78 after 1,000 steps. PPO games a per-token sum more easily:
+ *   against a 'tokens' R_P, 20 RLHF updates broke M_P's count constraint (pass rate 0.95 → 0.42
+ *   on validation prompts) and cost 0.07 of exact-judge score. 'eos' is the default.
  *
  * In both, R_PIT's first part sees exactly R_P's input, so started from R_P the model begins as
  * "quality of y minus something of y_ref" (with 'eos', held-out swap accuracy 0.72 before any

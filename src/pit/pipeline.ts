@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { fractionCi95 } from '../eval/proportion';
 import { runtime } from '../runtime';
 import { ArtifactStore } from './cache';
 import { type PipelineConfig, type Profile, resolvePipelineConfig } from './config';
@@ -21,7 +22,7 @@ import {
 import type { EvalResults } from './experiments';
 import { type GraphNode, inProcess, planGraph, runGraph, type StageDef } from './graph';
 import { buildReport } from './report_content';
-import { pitStages } from './stages';
+import { pitStages, readSplits } from './stages';
 import { workerExecutor } from './workers';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -91,10 +92,21 @@ export interface Results extends EvalResults {
   jobs: number;
   /** Per stage: wall-clock, cache hit, and peak RSS of its worker process (jobs > 1 only). */
   stages: Record<string, { seconds: number; cached: boolean; peakRssMb?: number }>;
+  /** Held-out metrics with Wilson 95% intervals over `heldoutPairs` (R_P, R_PIT: valid; judge: test). */
   rewardModels: {
-    rp: { heldoutAccuracy: number };
-    rpit: { swapAccuracy: number; selfGapAbsMean: number; heldoutAccuracy: number };
-    judge: { heldoutAccuracy: number };
+    rp: { heldoutAccuracy: number; heldoutAccuracyCi95?: [number, number]; heldoutPairs: number };
+    rpit: {
+      swapAccuracy: number;
+      swapAccuracyCi95?: [number, number];
+      selfGapAbsMean: number;
+      heldoutAccuracy: number;
+      heldoutPairs: number;
+    };
+    judge: {
+      heldoutAccuracy: number;
+      heldoutAccuracyCi95?: [number, number];
+      heldoutPairs: number;
+    };
   };
 }
 
@@ -234,6 +246,10 @@ export async function runExperiment(
   return { result: JSON.parse(readFileSync(file, 'utf8')), nodes };
 }
 
+/** Wilson 95% interval of an accuracy over n pairs; undefined when nothing was evaluated. */
+const accuracyCi = (p: number | undefined, n: number) =>
+  p !== undefined && Number.isFinite(p) && n > 0 ? fractionCi95(p, n) : undefined;
+
 export async function runPipeline(options: RunOptions = {}): Promise<PipelineRun> {
   const { config, profile, seed, backend, jobs, nodes, dirOf } = await runStages(options);
   const evalJson = JSON.parse(readFileSync(path.join(dirOf('evaluate'), 'eval.json'), 'utf8'));
@@ -242,6 +258,7 @@ export async function runPipeline(options: RunOptions = {}): Promise<PipelineRun
   const rp = summary('rm_rp').lastEval ?? {};
   const rpit = summary('rm_rpit').lastEval ?? {};
   const judge = summary('judge_rm').lastEval ?? {};
+  const splits = readSplits(dirOf('tokenizer'));
   const results: Results = {
     config,
     profile,
@@ -260,13 +277,23 @@ export async function runPipeline(options: RunOptions = {}): Promise<PipelineRun
       ]),
     ),
     rewardModels: {
-      rp: { heldoutAccuracy: rp.eval_accuracy },
+      rp: {
+        heldoutAccuracy: rp.eval_accuracy,
+        heldoutAccuracyCi95: accuracyCi(rp.eval_accuracy, splits.valid.length),
+        heldoutPairs: splits.valid.length,
+      },
       rpit: {
         swapAccuracy: rpit['eval_pit/swap_accuracy'],
+        swapAccuracyCi95: accuracyCi(rpit['eval_pit/swap_accuracy'], splits.valid.length),
         selfGapAbsMean: rpit['eval_pit/self_gap_abs_mean'],
         heldoutAccuracy: rpit.eval_accuracy,
+        heldoutPairs: splits.valid.length,
       },
-      judge: { heldoutAccuracy: judge.eval_accuracy },
+      judge: {
+        heldoutAccuracy: judge.eval_accuracy,
+        heldoutAccuracyCi95: accuracyCi(judge.eval_accuracy, splits.test.length),
+        heldoutPairs: splits.test.length,
+      },
     },
     ...evalJson,
   };

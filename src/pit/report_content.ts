@@ -111,14 +111,34 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
     columns: ['system', 'judge', 'mean', '95% CI'],
     rows: r.meanScores.map((m) => [m.system, m.judge, m.mean, ci(m.ci95, (x) => x.toFixed(3))]),
   };
+  const rms = r.rewardModels;
+  const accCi = (c: [number, number] | undefined) => (c ? ci(c, (x) => x.toFixed(3)) : '');
   const rmTable: ReportTable = {
     title: 'Reward models (held-out)',
-    columns: ['model', 'metric', 'value'],
+    columns: ['model', 'metric', 'value', '95% CI (Wilson)', 'pairs'],
     rows: [
-      ['R_P', 'pairwise accuracy', r.rewardModels.rp.heldoutAccuracy],
-      ['R_PIT', 'swap accuracy', r.rewardModels.rpit.swapAccuracy],
-      ['R_PIT', 'mean |r(x, y, y)|', r.rewardModels.rpit.selfGapAbsMean],
-      ['judge RM', 'pairwise accuracy', r.rewardModels.judge.heldoutAccuracy],
+      [
+        'R_P',
+        'pairwise accuracy',
+        rms.rp.heldoutAccuracy,
+        accCi(rms.rp.heldoutAccuracyCi95),
+        rms.rp.heldoutPairs,
+      ],
+      [
+        'R_PIT',
+        'swap accuracy',
+        rms.rpit.swapAccuracy,
+        accCi(rms.rpit.swapAccuracyCi95),
+        rms.rpit.heldoutPairs,
+      ],
+      ['R_PIT', 'mean |r(x, y, y)|', rms.rpit.selfGapAbsMean, '', rms.rpit.heldoutPairs],
+      [
+        'judge RM',
+        'pairwise accuracy',
+        rms.judge.heldoutAccuracy,
+        accCi(rms.judge.heldoutAccuracyCi95),
+        rms.judge.heldoutPairs,
+      ],
     ],
   };
   const stageTable: ReportTable = {

@@ -37,6 +37,15 @@ function checkSchema(r: Results): void {
   assert.type(r.rewardModels.rp.heldoutAccuracy, 'number');
   assert.type(r.rewardModels.rpit.swapAccuracy, 'number');
   assert.type(r.rewardModels.rpit.selfGapAbsMean, 'number');
+  // accuracies carry a Wilson interval over the held-out pairs that contains them
+  const rp = r.rewardModels.rp;
+  assert.ok(rp.heldoutPairs > 0, 'held-out pair count');
+  const [lo, hi] = rp.heldoutAccuracyCi95!;
+  assert.ok(
+    lo <= rp.heldoutAccuracy && rp.heldoutAccuracy <= hi,
+    `${lo} ≤ ${rp.heldoutAccuracy} ≤ ${hi}`,
+  );
+  assert.ok(r.rewardModels.rpit.swapAccuracyCi95!.length === 2);
   for (const s of Object.values(r.stages)) {
     assert.type(s.seconds, 'number');
     assert.type(s.cached, 'boolean');
