@@ -1,14 +1,17 @@
 /**
  * Where R_P and R_PIT rank held-out pairs wrongly on the synthetic task: accuracy against the
  * exact judge, split by the judge's score margin and by which constraints tell the two responses
- * apart. Reads the cached stages of the profile in PITLAB_PROFILE (run `pitlab run` first).
+ * apart. Then R_P on the distribution RLHF shows it: two samples of M_P^SFT per held-out prompt
+ * (at temperature 1, PPO's rollouts, and 0.4, the evaluation's), ranked against the judge.
+ * Reads the cached stages of the profile in PITLAB_PROFILE (run `pitlab run` first).
  *
  *   PITLAB_PROFILE=default npx tsx scripts/reward-errors.ts
  */
 import { judgeTask } from '../src/data/synth/judge';
 import { parsePrompt } from '../src/data/synth/task';
 import { notebookRun } from '../src/index';
-import { loadReward, readSplits, readTokenizer } from '../src/pit/stages';
+import { respond, scoreRp } from '../src/pit/generate';
+import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/stages';
 import { runtime } from '../src/runtime';
 import { rewardRows, scoreRows } from '../src/train/reward';
 
@@ -75,6 +78,34 @@ async function main(): Promise<void> {
     print('by constraint that differs', byConstraint);
     rm.dispose();
   }
+  const rp = loadReward(run.dirs.rm_rp!);
+  const policy = loadPolicy(run.dirs.sft_mp!);
+  const xs = pairs.map((p) => p.prompt);
+  for (const temperature of [1, 0.4]) {
+    const sampleAll = (label: string) =>
+      respond(policy, tok, xs, { temperature, maxNewTokens: 24, rng: runtime.rng(label) });
+    const [a, b] = [sampleAll('errors.a'), sampleAll('errors.b')];
+    const [sa, sb] = [scoreRp(rp, tok, xs, a), scoreRp(rp, tok, xs, b)];
+    const byConstraint: Tally = new Map();
+    let right = 0;
+    let n = 0;
+    xs.forEach((x, i) => {
+      const task = parsePrompt(x);
+      const [ja, jb] = [judgeTask(task, a[i]!), judgeTask(task, b[i]!)];
+      if (ja.score === jb.score) return; // no preference to rank
+      const ok = sa[i]! > sb[i]! === ja.score > jb.score;
+      n += 1;
+      right += ok ? 1 : 0;
+      const differ = ja.constraints.filter((c, k) => c.ok !== jb.constraints[k]!.ok);
+      for (const c of differ) count(byConstraint, c.kind, ok);
+    });
+    console.log(
+      `rm_rp on M_P^SFT's own samples (temperature ${temperature}): ${n} untied pairs, accuracy ${(right / Math.max(1, n)).toFixed(3)}`,
+    );
+    print('by constraint that differs', byConstraint);
+  }
+  rp.dispose();
+  policy.dispose();
 }
 
 main().catch((e) => {
