@@ -1,7 +1,8 @@
 /**
- * A scalar head on the GPT trunk, read at one position per row. The position is picked by a
- * one-hot product over time rather than a gather, so the backward pass is a dense multiply on
- * every backend (gather's gradient is an UnsortedSegmentSum, slow on wasm).
+ * A scalar head on the GPT trunk, read at weighted positions of each row (one-hot: one position).
+ * The positions are picked by a product with a weight matrix over time rather than a gather, so
+ * the backward pass is a dense multiply on every backend (gather's gradient is an
+ * UnsortedSegmentSum, slow on wasm).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../runtime';
@@ -50,17 +51,6 @@ export class ScalarHead {
   dispose(): void {
     tf.dispose([this.weight, this.bias]);
   }
-}
-
-/** One-hot [B, T] selecting column `index[b]` in row b. */
-export function positionOneHot(index: readonly number[], T: number): tf.Tensor2D {
-  const data = new Float32Array(index.length * T);
-  index.forEach((t, b) => {
-    if (!(t >= 0 && t < T))
-      throw new Error(`positionOneHot: index ${t} of row ${b} is outside [0, ${T})`);
-    data[b * T + t] = 1;
-  });
-  return tf.tensor2d(data, [index.length, T]);
 }
 
 /**

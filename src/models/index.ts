@@ -9,7 +9,7 @@ export {
   type ParamMap,
   paramShapes,
 } from './gpt';
-export { pickPositions, positionOneHot, ScalarHead } from './heads';
+export { pickPositions, ScalarHead } from './heads';
 export { lmLoss, maskedCrossEntropy, sequenceLogProbs, tokenLogProbs } from './loss';
 export {
   bradleyTerryLoss,

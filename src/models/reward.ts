@@ -103,8 +103,9 @@ export class RewardModel {
   }
 
   /**
-   * Raw scores (no offset) of right-padded rows whose last real token is `lastIndex[b]`:
-   * ids [B, T] → [B]. Differentiable; caller owns the result. `options` pass through to the trunk.
+   * Raw scores (no offset) of rows whose last real token is `lastIndex[b]`: ids [B, T] → [B].
+   * Differentiable; caller owns the result. `options` pass through to the trunk (keyMask/positions
+   * for left-padded batches: padding comes before <bos>, so the layout search still holds).
    */
   rawScores(
     ids: tf.Tensor2D,

@@ -71,7 +71,7 @@ export interface PipelineConfig {
   /**
    * R_PIT, started from R_P, sized on its own. Measured on the default profile, the choices we
    * tried land within the noise of the held-out pairs: R_P 600 steps and R_PIT 300 at 5e-4 gave
-   * held-out accuracies 0.754 and 0.744 (199 pairs, Wilson 95% ±0.06) against 0.764 and 0.754
+   * held-out accuracies 0.754 and 0.744 (199 pairs, Wilson 95% ±0.06) against 0.764 and 0.764
    * for 400 steps each at 1e-3, and a lower PIT score, so the defaults stay at the latter.
    */
   gapReward: TrainSection;
