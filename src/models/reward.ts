@@ -152,10 +152,11 @@ export function readoutWeights(
   pooling: RewardPooling,
 ): Float32Array {
   const [B, T] = ids.shape;
-  const data = ids.dataSync();
+  // R_P at EOS needs only lastIndex: read the ids back (a device sync off wasm) only to search them
+  const data = gap || pooling === 'tokens' ? ids.dataSync() : undefined;
   const out = new Float32Array(B * T);
   const find = (b: number, token: number, from: number, to: number) => {
-    for (let t = from; t < to; t++) if (data[b * T + t] === token) return t;
+    for (let t = from; t < to; t++) if (data![b * T + t] === token) return t;
     return -1;
   };
   for (let b = 0; b < B; b++) {

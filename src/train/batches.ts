@@ -3,11 +3,12 @@
  *
  *   M_P  policy:   <bos> x <sep>                 → y <eos>
  *   M_PIT policy:  <bos> x <sep_ref> y_ref <sep> → y <eos>
- *   R_P(x, y):            <bos> x <sep> y <eos>                  read at <eos>
- *   R_PIT(x, y, y_ref):   <bos> x <sep_ref> y_ref <sep> y <eos>  read at <eos>
+ *   R_P(x, y):            <bos> x <sep> y <eos>                        read at <eos>
+ *   R_PIT(x, y, y_ref):   <bos> x <sep> y <eos> <sep_ref> y_ref <eos>  read at both <eos>
  *
- * Each reward model reads exactly the query ⊕ response of the policy it scores (rlhf-practice
- * §4.1), so a value head initialised from it sees the same layout in PPO.
+ * R_P reads exactly M_P's query ⊕ response (rlhf-practice §4.1), so a value head initialised from
+ * it sees the same layout in PPO. R_PIT instead starts with R_P's input (see `rpitInput`), so its
+ * first part is R_P's when started from R_P; PIT RL's critic reads M_PIT's own layout.
  */
 import * as tf from '@tensorflow/tfjs';
 import { SPECIAL_IDS, type Tokenizer } from '../data';
