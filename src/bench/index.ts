@@ -65,7 +65,7 @@ export async function benchWorker(options: BenchWorkerOptions): Promise<BenchRow
 /** The first Python that can import torch: the PATH's python3, then Debian's. */
 export function findTorchPython(): string | undefined {
   for (const py of ['python3', '/usr/bin/python3']) {
-    const res = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+    const res = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore', timeout: 120_000 });
     if (res.status === 0) return py;
   }
   return undefined;

@@ -35,8 +35,10 @@ export interface Reply {
 }
 
 export class TestKernel {
-  private readonly shell = new zmq.Dealer();
-  private readonly iopub = new zmq.Subscriber();
+  // linger 0: zeromq's context otherwise blocks process exit while a message to a kernel that has
+  // gone sits in a queue, and the test process would never end.
+  private readonly shell = new zmq.Dealer({ linger: 0 });
+  private readonly iopub = new zmq.Subscriber({ linger: 0 });
   private readonly iopubLog: Message[] = [];
   private readonly waiters: (() => void)[] = [];
   private constructor(

@@ -125,6 +125,7 @@ test('SIGKILL mid-stage, rerun: resumes and ends with the metrics of an uninterr
     spawnSync(process.execPath, ['--import', 'tsx', child, out, ...(kill ? [String(kill)] : [])], {
       encoding: 'utf8',
       cwd: path.join(__dirname, '..', '..'),
+      timeout: 300_000,
     });
   const a = path.join(dir, 'uninterrupted');
   const b = path.join(dir, 'killed');
