@@ -13,7 +13,7 @@ import { judge } from '../src/data/synth/judge';
 import { notebookRun } from '../src/index';
 import type { Gpt } from '../src/models';
 import { respond, scoreRp } from '../src/pit/generate';
-import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/stages';
+import { loadPolicy, loadReward, ppoCfg, readSplits, readTokenizer } from '../src/pit/stages';
 import { runtime } from '../src/runtime';
 import { policyPrompt } from '../src/train/batches';
 import { trainPpo, ValueModel } from '../src/train/ppo';
@@ -99,16 +99,7 @@ async function main(): Promise<void> {
     runtime.seed(run.results.seed);
     const policy = loadPolicy(run.dirs.sft_mp!);
     const critic = ValueModel.fromTrunk(rp);
-    const res = await trainPpo({ policy, ref: sft, critic }, prompts, reward, {
-      // the rl_mp stage's PPO settings
-      totalUpdates: r.iterations,
-      batchSize: r.batchSize,
-      lr: r.lr,
-      klCoef: r.klCoef,
-      temperature: r.temperature,
-      nMinibatches: 2,
-      ppoEpochs: 2,
-    });
+    const res = await trainPpo({ policy, ref: sft, critic }, prompts, reward, ppoCfg(r));
     const last = res.history.at(-1)!;
     report(`PPO on ${name}`, policy);
     console.log(

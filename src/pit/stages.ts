@@ -334,7 +334,8 @@ function decodeUntilEos(tok: Tokenizer, y: readonly number[]): string {
   return tok.decode(end < 0 ? y : y.slice(0, end));
 }
 
-function ppoCfg(r: PipelineConfig['rlhf']) {
+/** A profile's PPO section as `trainPpo`'s config (RLHF and PIT RL alike). */
+export function ppoCfg(r: PipelineConfig['rlhf']) {
   return {
     totalUpdates: r.iterations,
     batchSize: r.batchSize,
