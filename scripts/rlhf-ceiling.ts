@@ -13,14 +13,23 @@ import { judge } from '../src/data/synth/judge';
 import { notebookRun } from '../src/index';
 import type { Gpt } from '../src/models';
 import { respond, scoreRp } from '../src/pit/generate';
-import { loadPolicy, loadReward, ppoCfg, readSplits, readTokenizer } from '../src/pit/stages';
+import {
+  decodeUntilEos,
+  loadPolicy,
+  loadReward,
+  ppoCfg,
+  readSplits,
+  readTokenizer,
+  rpReward,
+} from '../src/pit/stages';
 import { runtime } from '../src/runtime';
 import { policyPrompt } from '../src/train/batches';
-import { trainPpo, ValueModel } from '../src/train/ppo';
+import { meanOf } from '../src/train/loop';
+import { type RewardFn, trainPpo, ValueModel } from '../src/train/ppo';
 
 const std = (xs: readonly number[]) => {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length);
+  const m = meanOf(xs);
+  return Math.sqrt(meanOf(xs.map((x) => (x - m) ** 2)));
 };
 
 async function main(): Promise<void> {
@@ -33,10 +42,6 @@ async function main(): Promise<void> {
   const xs = splits.valid.map((p) => p.prompt);
   const evalT = config.improve.temperature;
   const prompts = splits.train.map((p) => policyPrompt(tok, p.prompt));
-  const text = (ids: number[]) => {
-    const end = ids.indexOf(2);
-    return tok.decode(end < 0 ? ids : ids.slice(0, end));
-  };
 
   // The oracle on R_P's scale: judge scores of the held-out pairs stretched to R_P's spread there.
   const rp = loadReward(run.dirs.rm_rp!);
@@ -46,21 +51,18 @@ async function main(): Promise<void> {
   const rpSpread = std(Array.from(scoreRp(rp, tok, hx, ys)));
   const judgeScores = ys.map((y, i) => judge(hx[i]!, y).score);
   const scale = rpSpread / std(judgeScores);
-  const centre = judgeScores.reduce((a, b) => a + b, 0) / judgeScores.length;
+  const centre = meanOf(judgeScores);
   console.log(
     `${run.settings.profile} profile: PPO ${r.iterations} updates × ${r.batchSize} prompts, lr ${r.lr}, β ${r.klCoef}, rollouts at T=${r.temperature}; oracle = ${scale.toFixed(2)} × (judge − ${centre.toFixed(3)})`,
   );
 
-  const rewards = {
-    rp: (q: number[][], y: number[][]) =>
-      scoreRp(
-        rp,
-        tok,
-        q.map((v) => tok.decode(v)),
-        y.map(text),
+  const rewards: Record<string, RewardFn> = {
+    rp: rpReward(rp, tok),
+    oracle: (q, y) =>
+      Float32Array.from(
+        q,
+        (v, i) => scale * (judge(tok.decode(v), decodeUntilEos(tok, y[i]!)).score - centre),
       ),
-    oracle: (q: number[][], y: number[][]) =>
-      Float32Array.from(q, (v, i) => scale * (judge(tok.decode(v), text(y[i]!)).score - centre)),
   };
 
   const report = (label: string, policy: Gpt) => {

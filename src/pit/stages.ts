@@ -31,7 +31,7 @@ import { runtime } from '../runtime';
 import { policyPrompt } from '../train/batches';
 import type { TrainerHooks } from '../train/loop';
 import { trainPitRl } from '../train/pit_rl';
-import { trainPpo, ValueModel } from '../train/ppo';
+import { type RewardFn, trainPpo, ValueModel } from '../train/ppo';
 import { type Pair, trainReward } from '../train/reward';
 import { sftExamples, trainSft } from '../train/sft';
 import type { PipelineConfig } from './config';
@@ -304,15 +304,7 @@ export function pitStages(): StageDef<PipelineConfig>[] {
         const critic = ValueModel.fromTrunk(rm);
         const r = ctx.config.rlhf;
         const prompts = splits.train.map((p) => policyPrompt(tok, p.prompt));
-        // Queries are <bos> x <sep>: decoding drops the specials and gives x back.
-        const reward = (queries: number[][], responses: number[][]) =>
-          scoreRp(
-            rm,
-            tok,
-            queries.map((q) => tok.decode(q)),
-            responses.map((y) => decodeUntilEos(tok, y)),
-          );
-        await trainPpo({ policy, ref, critic }, prompts, reward, ppoCfg(r), {
+        await trainPpo({ policy, ref, critic }, prompts, rpReward(rm, tok), ppoCfg(r), {
           dir: ctx.workDir,
           stage: 'rl_mp',
           decode: (ids) => tok.decode(ids),
@@ -329,7 +321,20 @@ export function pitStages(): StageDef<PipelineConfig>[] {
   ];
 }
 
-function decodeUntilEos(tok: Tokenizer, y: readonly number[]): string {
+/** RLHF's reward: R_P on each decoded (query, response), as the rl_mp stage trains against. */
+export function rpReward(rm: RewardModel, tok: Tokenizer): RewardFn {
+  // Queries are <bos> x <sep>: decoding drops the specials and gives x back.
+  return (queries, responses) =>
+    scoreRp(
+      rm,
+      tok,
+      queries.map((q) => tok.decode(q)),
+      responses.map((y) => decodeUntilEos(tok, y)),
+    );
+}
+
+/** A sampled response's text, up to (not including) its EOS. */
+export function decodeUntilEos(tok: Tokenizer, y: readonly number[]): string {
   const end = y.indexOf(2);
   return tok.decode(end < 0 ? y : y.slice(0, end));
 }
