@@ -36,14 +36,18 @@ import { runtime } from '../runtime';
 import { type GptConfig, resolveGptConfig } from './config';
 import { type ForwardOptions, Gpt, type ParamMap } from './gpt';
 import { pickPositions, ScalarHead } from './heads';
+import { tokenLogProbs } from './loss';
 import { loadSafetensors, type StTensor, saveSafetensors } from './safetensors';
 
 /** 'rp': R_P(x, y). 'rpit': R_PIT(x, y, y_ref). 'rpit-diff': R_P scores used as gaps. */
 export type RewardKind = 'rp' | 'rpit' | 'rpit-diff';
 
-/** Where the scalar head is read: at EOS, or at every response token and summed (see above). */
-export type RewardPooling = 'eos' | 'tokens';
-export const REWARD_POOLINGS: readonly RewardPooling[] = ['eos', 'tokens'];
+/**
+ * Where the scalar head is read: at EOS, at every response token and summed, or at EOS plus the
+ * trunk's own mean log-likelihood of the response (see above).
+ */
+export type RewardPooling = 'eos' | 'tokens' | 'eos+loglik';
+export const REWARD_POOLINGS: readonly RewardPooling[] = ['eos', 'tokens', 'eos+loglik'];
 
 export interface RewardModelOptions {
   /** A head to copy (e.g. R_P's, to start R_PIT from it); default a fresh one. */
@@ -52,6 +56,8 @@ export interface RewardModelOptions {
   pooling?: RewardPooling;
   /** Seed stream label of a fresh trunk and head. */
   seedLabel?: string;
+  /** λ of the log-likelihood term ('eos+loglik' only). @defaultValue 2 */
+  loglikWeight?: number;
 }
 
 const FORMAT = 'pitlab-reward/1';
@@ -60,6 +66,8 @@ export class RewardModel {
   readonly trunk: Gpt;
   readonly head: ScalarHead;
   readonly pooling: RewardPooling;
+  /** λ of 'eos+loglik': the weight of the mean log-likelihood next to the EOS head. */
+  readonly loglikWeight: number;
   /** Subtracted from raw scores (see the file header). */
   offset = 0;
 
@@ -72,16 +80,19 @@ export class RewardModel {
     trunk: Gpt | Partial<GptConfig>,
     options: RewardModelOptions = {},
   ) {
-    const { head, pooling = 'eos', seedLabel = `reward.${kind}.init` } = options;
+    const { head, pooling = 'eos', seedLabel = `reward.${kind}.init`, loglikWeight = 2 } = options;
     if (!REWARD_POOLINGS.includes(pooling)) {
       throw new Error(
         `RewardModel: pooling must be one of ${REWARD_POOLINGS.join(', ')}, got '${pooling}'`,
       );
     }
+    if (!(Number.isFinite(loglikWeight) && loglikWeight >= 0)) {
+      throw new Error(`RewardModel: loglikWeight must be a finite number ≥ 0, got ${loglikWeight}`);
+    }
     this.pooling = pooling;
+    this.loglikWeight = loglikWeight;
     this.trunk = trunk instanceof Gpt ? trunk : new Gpt(trunk, undefined, `${seedLabel}.trunk`);
-    this.head =
-      head ?? new ScalarHead(this.trunk.config.nEmbd, { rng: runtime.rng(`${seedLabel}.head`) });
+    this.head = head ?? freshHead(this.trunk.config.nEmbd, pooling, seedLabel);
   }
 
   /** For `ValueModel.fromTrunk` (PPO's critic starts from the reward model). */
@@ -112,17 +123,29 @@ export class RewardModel {
     lastIndex: readonly number[],
     options: ForwardOptions = {},
   ): tf.Tensor1D {
-    const weights = readoutWeights(ids, lastIndex, this.kind === 'rpit', this.pooling);
+    const gap = this.kind === 'rpit';
+    const headPooling = this.pooling === 'tokens' ? 'tokens' : 'eos';
+    const weights = readoutWeights(ids, lastIndex, gap, headPooling);
+    const loglik = this.pooling === 'eos+loglik' ? loglikLayout(ids, lastIndex, gap) : undefined;
     return tf.tidy(() => {
       const { hidden } = this.trunk.forward(ids, options); // [B, T, C]
       const [B, T] = ids.shape;
       const w = tf.tensor2d(weights, [B, T]);
       // Σ_t w_t·head(h_t) = (Σ_t w_t h_t)·weight + bias·Σ_t w_t: one [B, C] matMul
       const pooled = pickPositions(hidden, w);
-      return tf
+      const head = tf
         .matMul(pooled, this.head.weight as tf.Tensor2D)
         .reshape([B])
         .add(w.sum(1).mul(this.head.bias)) as tf.Tensor1D;
+      if (!loglik) return head;
+      let ll = weightedLogLik(this.trunk, hidden, ids, loglik.weights);
+      if (loglik.ref) {
+        // y_ref's log-likelihood given x alone, as R_P would read it: its own [x SEP y_ref EOS] pass
+        const refIds = tf.tensor2d(loglik.ref.ids, [B, loglik.ref.T], 'int32');
+        const refHidden = this.trunk.forward(refIds).hidden;
+        ll = ll.sub(weightedLogLik(this.trunk, refHidden, refIds, loglik.ref.weights));
+      }
+      return head.add(ll.mul(this.loglikWeight)) as tf.Tensor1D;
     });
   }
 
@@ -139,6 +162,18 @@ export class RewardModel {
     this.trunk.dispose();
     this.head.dispose();
   }
+}
+
+/**
+ * A new head: random (Ziegler et al.), or zero for 'eos+loglik' so the model starts as the trunk's
+ * own log-likelihood, already a ranker of responses (see the file header).
+ */
+function freshHead(C: number, pooling: RewardPooling, seedLabel: string): ScalarHead {
+  if (pooling !== 'eos+loglik') return new ScalarHead(C, { rng: runtime.rng(`${seedLabel}.head`) });
+  const zero = tf.zeros([C, 1]);
+  const head = new ScalarHead(C, { weight: zero });
+  zero.dispose();
+  return head;
 }
 
 /**
@@ -199,6 +234,78 @@ export function readoutWeights(
   return out;
 }
 
+/**
+ * Σ_t weights[b, t]·log p(ids[b, t+1] | ids[b, ≤t]) from the trunk's own LM head: [B]. The
+ * weights [B·(T−1)] put 1/n on each of a response's n predicted tokens, so this is a mean.
+ */
+function weightedLogLik(
+  trunk: Gpt,
+  hidden: tf.Tensor3D,
+  ids: tf.Tensor2D,
+  weights: Float32Array,
+): tf.Tensor1D {
+  const [B, T] = ids.shape;
+  const C = hidden.shape[2];
+  const logits = trunk.logits(hidden.slice([0, 0, 0], [B, T - 1, C])).reshape([B * (T - 1), -1]);
+  const targets = ids.slice([0, 1], [B, T - 1]).reshape([B * (T - 1)]) as tf.Tensor1D;
+  const logp = tokenLogProbs(logits as tf.Tensor2D, targets).reshape([B, T - 1]);
+  return logp.mul(tf.tensor2d(weights, [B, T - 1])).sum(1) as tf.Tensor1D;
+}
+
+/** Where 'eos+loglik' reads log-likelihoods: the scored response's tokens, and for R_PIT y_ref's rows. */
+interface LoglikLayout {
+  weights: Float32Array;
+  /** R_PIT: [x SEP y_ref EOS] per row, right-padded, with the mean's weights. */
+  ref?: { ids: Int32Array; T: number; weights: Float32Array };
+}
+
+/**
+ * R_P [x SEP y EOS]: a mean over y's tokens and EOS. R_PIT [x SEP y EOS SEP_REF y_ref EOS]: the
+ * same over y (its prefix is R_P's input, so causal attention gives R_P's values), and y_ref's
+ * mean taken from rows [x SEP y_ref EOS] built here, so r(x, y, y) has no log-likelihood term.
+ */
+export function loglikLayout(
+  ids: tf.Tensor2D,
+  lastIndex: readonly number[],
+  gap: boolean,
+): LoglikLayout {
+  const [B, T] = ids.shape;
+  const data = ids.dataSync();
+  const weights = new Float32Array(B * (T - 1));
+  const find = (b: number, token: number, from: number, to: number) => {
+    for (let t = from; t < to; t++) if (data[b * T + t] === token) return t;
+    return -1;
+  };
+  const refRows: number[][] = [];
+  for (let b = 0; b < B; b++) {
+    const last = lastIndex[b]!;
+    if (!(last > 0 && last < T))
+      throw new Error(`loglikLayout: row ${b} ends at ${last}, outside (0, ${T})`);
+    const sep = find(b, SPECIAL_IDS.sep, 0, last);
+    if (sep < 0) throw new Error(`reward input row ${b} has no SEP: not [x SEP y EOS ...]`);
+    const end = gap ? find(b, SPECIAL_IDS.eos, sep, last) : last;
+    if (end < 0) throw new Error(`R_PIT input row ${b} has no EOS after y: not [x SEP y EOS ...]`);
+    // position t predicts token t+1: y's tokens sep+1..end come from positions sep..end−1
+    weights.fill(1 / (end - sep), b * (T - 1) + sep, b * (T - 1) + end);
+    if (!gap) continue;
+    const refSep = find(b, SPECIAL_IDS.sepRef, end, last);
+    if (refSep < 0)
+      throw new Error(`R_PIT input row ${b} has no SEP_REF: not [... SEP_REF y_ref EOS]`);
+    const row = Array.from(data.subarray(b * T, b * T + sep + 1));
+    refRows.push(row.concat(Array.from(data.subarray(b * T + refSep + 1, b * T + last + 1))));
+  }
+  if (!gap) return { weights };
+  const refT = Math.max(...refRows.map((r) => r.length));
+  const refIds = new Int32Array(B * refT).fill(SPECIAL_IDS.pad);
+  const refWeights = new Float32Array(B * (refT - 1));
+  refRows.forEach((r, b) => {
+    refIds.set(r, b * refT);
+    const sep = r.indexOf(SPECIAL_IDS.sep);
+    refWeights.fill(1 / (r.length - 1 - sep), b * (refT - 1) + sep, b * (refT - 1) + r.length - 1);
+  });
+  return { weights, ref: { ids: refIds, T: refT, weights: refWeights } };
+}
+
 /** A trunk with copies of `model`'s weights (e.g. to start a reward model from M_P^SFT). */
 export function copyTrunk(model: Gpt): Gpt {
   const params: ParamMap = new Map(
@@ -223,6 +330,7 @@ export function saveRewardModel(path: string, rm: RewardModel): void {
     kind: rm.kind,
     offset: String(rm.offset),
     pooling: rm.pooling,
+    loglikWeight: String(rm.loglikWeight),
     config: JSON.stringify(rm.trunk.config),
   });
 }
@@ -253,6 +361,7 @@ export function loadRewardModel(path: string): RewardModel {
   const rm = new RewardModel(file.metadata.kind as RewardKind, new Gpt(config, params), {
     head,
     pooling,
+    loglikWeight: Number(file.metadata.loglikWeight ?? 2),
   });
   rm.offset = Number(file.metadata.offset ?? 0);
   return rm;

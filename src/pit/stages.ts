@@ -406,7 +406,11 @@ function rewardStage(name: 'rm_rp' | 'rm_rpit', kind: 'rp' | 'rpit'): StageDef<P
         // training adds what depends on y_ref (see models/reward.ts). (Measured from M_PIT^SFT
         // instead: swap accuracy 0.57 after 100 steps, loss still at the chance value 5·ln 2.)
         const init = loadReward(ctx.inputs.rp!);
-        rm = new RewardModel('rpit', init.trunk, { head: init.head, pooling: init.pooling });
+        rm = new RewardModel('rpit', init.trunk, {
+          head: init.head,
+          pooling: init.pooling,
+          loglikWeight: init.loglikWeight,
+        });
       }
       const rp = ctx.inputs.rp ? loadReward(ctx.inputs.rp) : undefined;
       const section = kind === 'rp' ? ctx.config.reward : ctx.config.gapReward;

@@ -144,21 +144,95 @@ test("'tokens' pooling: R_PIT is the sum over y's tokens minus the sum over y_re
   rp.dispose();
 });
 
+/** Mean over y's tokens and EOS of log p(token | prefix) under the trunk's LM head. */
+function meanLogLik(rm: RewardModel, row: number[], sep: number): number {
+  return tf.tidy(() => {
+    const { hidden } = rm.trunk.forward(tf.tensor2d([row], [1, row.length], 'int32'));
+    const logits = rm.trunk.logits(hidden).reshape([row.length, -1]);
+    const logp = tf.logSoftmax(logits).arraySync() as number[][];
+    let total = 0;
+    for (let t = sep; t < row.length - 1; t++) total += logp[t]![row[t + 1]!]!;
+    return total / (row.length - 1 - sep);
+  });
+}
+
+test("'eos+loglik' pooling: R_P is head(EOS) + λ·mean log-likelihood of y, padding aside", () => {
+  runtime.seed(10);
+  const tok = new WordTokenizer(['a', 'c', 'd', 'e', 'g', 'b']);
+  const rm = new RewardModel(
+    'rp',
+    { ...TINY, vocabSize: tok.vocabSize },
+    { pooling: 'eos+loglik', loglikWeight: 1.5 },
+  );
+  // a fresh head is zero: the model starts as the trunk's own log-likelihood
+  assert.is(Math.max(...Array.from(rm.head.weight.dataSync(), Math.abs)), 0);
+  rm.head.weight.assign(tf.randomNormal([TINY.nEmbd, 1], 0, 0.3, 'float32', 3));
+  const long = rpInput(tok, 'a c d', 'e g b');
+  const short = rpInput(tok, 'a', 'g');
+  const p = padRight([long, short]);
+  const scores = tf.tidy(() => Array.from(rm.rawScores(idsTensor(p), p.lastIndex).dataSync()));
+  for (const [i, row] of [long, short].entries()) {
+    const sep = row.indexOf(5);
+    const expected = headValues(rm, row).at(-1)! + 1.5 * meanLogLik(rm, row, sep);
+    assert.ok(Math.abs(scores[i]! - expected) < 1e-4, `row ${i}: ${scores[i]} vs ${expected}`);
+  }
+  rm.dispose();
+});
+
+test("'eos+loglik' pooling: R_PIT's log-likelihood term is y's given x minus y_ref's given x", () => {
+  runtime.seed(11);
+  const tok = new WordTokenizer(['a', 'c', 'd', 'e', 'g', 'b']);
+  const rp = new RewardModel(
+    'rp',
+    { ...TINY, vocabSize: tok.vocabSize },
+    { pooling: 'eos+loglik' },
+  );
+  rp.head.weight.assign(tf.randomNormal([TINY.nEmbd, 1], 0, 0.3, 'float32', 4));
+  const rpit = new RewardModel('rpit', copyTrunk(rp.trunk), {
+    head: rp.head,
+    pooling: 'eos+loglik',
+  });
+  const score = (m: RewardModel, rows: number[][]) => {
+    const p = padRight(rows);
+    return tf.tidy(() => Array.from(m.rawScores(idsTensor(p), p.lastIndex).dataSync()));
+  };
+  const [x, y, yRef] = ['a c', 'd g', 'e b c'];
+  const rows = [rpitInput(tok, x, y, yRef), rpitInput(tok, x, y, y), rpitInput(tok, 'a', 'g', 'b')];
+  const gaps = score(rpit, rows);
+  const [rpY] = score(rp, [rpInput(tok, x, y)]);
+  const ll = (row: number[]) => 2 * meanLogLik(rpit, row, row.indexOf(5));
+  const lastHead = headValues(rpit, rows[0]!).at(-1)!;
+  // R_P(x, y) from the shared prefix, minus the head at the end, minus y_ref's own log-likelihood
+  const expected = rpY! - lastHead - ll(rpInput(tok, x, yRef));
+  assert.ok(Math.abs(gaps[0]! - expected) < 1e-4, `${gaps[0]} vs ${expected}`);
+  // r(x, y, y): the log-likelihood terms cancel, only the two head reads remain
+  const selfHeads = headValues(rpit, rows[1]!);
+  const eos = rpInput(tok, x, y).length - 1;
+  assert.ok(Math.abs(gaps[1]! - (selfHeads[eos]! - selfHeads.at(-1)!)) < 1e-4);
+  assert.throws(
+    () => tf.tidy(() => rpit.rawScores(tf.tensor2d([[1, 7, 5, 8, 2, 9, 2]], [1, 7], 'int32'), [6])),
+    /no SEP_REF/,
+  );
+  rpit.trunk.dispose();
+  rp.dispose();
+});
+
 test('a saved reward model keeps its pooling; an unknown pooling is an error', () => {
   runtime.seed(9);
   const dir = mkdtempSync(path.join(tmpdir(), 'pitlab-rm-'));
   try {
-    const rm = new RewardModel('rp', TINY, { pooling: 'tokens' });
+    const rm = new RewardModel('rp', TINY, { pooling: 'eos+loglik', loglikWeight: 0.5 });
     saveRewardModel(path.join(dir, 'rm.safetensors'), rm);
     const back = loadRewardModel(path.join(dir, 'rm.safetensors'));
-    assert.is(back.pooling, 'tokens');
+    assert.is(back.pooling, 'eos+loglik');
+    assert.is(back.loglikWeight, 0.5);
     tf.dispose([rm, back].flatMap((m) => m.variables()));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   assert.throws(
     () => new RewardModel('rp', TINY, { pooling: 'mean' as 'eos' }),
-    /pooling must be one of eos, tokens, got 'mean'/,
+    /pooling must be one of eos, tokens, eos\+loglik, got 'mean'/,
   );
 });
 
@@ -167,6 +241,8 @@ for (const [kind, loss, pooling] of [
   ['rpit', 'five-constraints', 'eos'],
   ['rp', 'rp-difference', 'tokens'],
   ['rpit', 'five-constraints', 'tokens'],
+  ['rp', 'rp-difference', 'eos+loglik'],
+  ['rpit', 'five-constraints', 'eos+loglik'],
 ] as const) {
   test(`${kind} (${loss}, ${pooling} pooling) learns a toy preference, leaking nothing`, async () => {
     runtime.seed(5);
