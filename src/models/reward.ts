@@ -14,7 +14,17 @@
  *   about level (0.81 vs 0.78, within the noise of 401 pairs); the mean over tokens ended at 0.77,
  *   the sum plus an EOS term at 0.78 after 1,000 steps. PPO games a per-token sum more easily:
  *   against a 'tokens' R_P, 20 RLHF updates broke M_P's count constraint (pass rate 0.95 → 0.42
- *   on validation prompts) and cost 0.07 of exact-judge score. 'eos' is the default.
+ *   on validation prompts) and cost 0.07 of exact-judge score.
+ * - 'eos+loglik' (the profiles' default): the EOS head plus λ × the trunk's own mean
+ *   log-likelihood of y and its EOS, log p(y_t | x, y_<t) from the LM head the trunk inherits from
+ *   M_P^SFT. A constraint violation is an unlikely token to a model trained on good responses, and
+ *   the mean is taken per token, where the evidence is, without a head to learn first. Measured on
+ *   the default synthetic task (401 held-out pairs): M_P^SFT's mean log-likelihood alone, untrained,
+ *   ranks 0.808 of them (0.830 after 1,200 SFT steps), where an EOS head trained 400 steps from the
+ *   same trunk ranks 0.764; training head and trunk together through this score (λ 2, lr 3e-4, the
+ *   head started at zero) reaches 0.823 (0.848 from the 1,200-step SFT). R_PIT takes y's term from
+ *   its own pass (the prefix is R_P's input) and y_ref's from a second pass over [x SEP y_ref EOS],
+ *   so the term is R_P's difference and cancels in r(x, y, y).
  *
  * In both, R_PIT's first part sees exactly R_P's input, so started from R_P the model begins as
  * "quality of y minus something of y_ref" (with 'eos', held-out swap accuracy 0.72 before any
