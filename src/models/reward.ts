@@ -149,11 +149,19 @@ export class RewardModel {
         .add(w.sum(1).mul(this.head.bias)) as tf.Tensor1D;
       if (!loglik) return head;
       let ll = weightedLogLik(this.trunk, hidden, ids, loglik.weights);
-      if (loglik.ref) {
-        // y_ref's log-likelihood given x alone, as R_P would read it: its own [x SEP y_ref EOS] pass
-        const refIds = tf.tensor2d(loglik.ref.ids, [B, loglik.ref.T], 'int32');
-        const refHidden = this.trunk.forward(refIds).hidden;
-        ll = ll.sub(weightedLogLik(this.trunk, refHidden, refIds, loglik.ref.weights));
+      const ref = loglik.ref;
+      if (ref) {
+        // y_ref's term given x alone: another row's y term when that row's y is y_ref (always so
+        // in training's four pairings), else a pass over [x SEP y_ref EOS] for the rows left
+        let refLl = tf.matMul(tf.tensor2d(ref.fromRow, [B, B]), ll.reshape([B, 1]));
+        if (ref.extra) {
+          const { ids: extraIds, T: extraT, weights: extraW, pick } = ref.extra;
+          const E = pick.length / B;
+          const eIds = tf.tensor2d(extraIds, [E, extraT], 'int32');
+          const eLl = weightedLogLik(this.trunk, this.trunk.forward(eIds).hidden, eIds, extraW);
+          refLl = refLl.add(tf.matMul(tf.tensor2d(pick, [B, E]), eLl.reshape([E, 1])));
+        }
+        ll = ll.sub(refLl.reshape([B]));
       }
       return head.add(ll.mul(this.loglikWeight)) as tf.Tensor1D;
     });
@@ -262,17 +270,24 @@ function weightedLogLik(
   return logp.mul(tf.tensor2d(weights, [B, T - 1])).sum(1) as tf.Tensor1D;
 }
 
-/** Where 'eos+loglik' reads log-likelihoods: the scored response's tokens, and for R_PIT y_ref's rows. */
+/** Where 'eos+loglik' reads log-likelihoods: y's tokens, and for R_PIT where y_ref's term comes from. */
 interface LoglikLayout {
+  /** [B·(T−1)]: 1/n on the positions that predict y's n tokens (EOS included). */
   weights: Float32Array;
-  /** R_PIT: [x SEP y_ref EOS] per row, right-padded, with the mean's weights. */
-  ref?: { ids: Int32Array; T: number; weights: Float32Array };
+  /** R_PIT only. */
+  ref?: {
+    /** [B, B] one-hot: row b's y_ref is row j's y, so its term is row j's y term. */
+    fromRow: Float32Array;
+    /** Distinct [x SEP y_ref EOS] rows (right-padded) for y_refs that are no row's y. */
+    extra?: { ids: Int32Array; T: number; weights: Float32Array; pick: Float32Array };
+  };
 }
 
 /**
  * R_P [x SEP y EOS]: a mean over y's tokens and EOS. R_PIT [x SEP y EOS SEP_REF y_ref EOS]: the
- * same over y (its prefix is R_P's input, so causal attention gives R_P's values), and y_ref's
- * mean taken from rows [x SEP y_ref EOS] built here, so r(x, y, y) has no log-likelihood term.
+ * same over y (its prefix is R_P's input, so causal attention gives R_P's values) minus y_ref's
+ * mean given x alone, read from the row whose prefix is [x SEP y_ref EOS] or from an extra pass
+ * over that prefix; so the term is R_P's difference and cancels in r(x, y, y).
  */
 export function loglikLayout(
   ids: tf.Tensor2D,
@@ -286,7 +301,8 @@ export function loglikLayout(
     for (let t = from; t < to; t++) if (data[b * T + t] === token) return t;
     return -1;
   };
-  const refRows: number[][] = [];
+  const prefixes: string[] = []; // each row's [x SEP y EOS], as a key
+  const refRows: number[][] = []; // each row's [x SEP y_ref EOS]
   for (let b = 0; b < B; b++) {
     const last = lastIndex[b]!;
     if (!(last > 0 && last < T))
@@ -299,21 +315,50 @@ export function loglikLayout(
     weights.fill(1 / (end - sep), b * (T - 1) + sep, b * (T - 1) + end);
     if (!gap) continue;
     const refSep = find(b, SPECIAL_IDS.sepRef, end, last);
-    if (refSep < 0)
+    if (refSep < 0) {
       throw new Error(`R_PIT input row ${b} has no SEP_REF: not [... SEP_REF y_ref EOS]`);
-    const row = Array.from(data.subarray(b * T, b * T + sep + 1));
-    refRows.push(row.concat(Array.from(data.subarray(b * T + refSep + 1, b * T + last + 1))));
+    }
+    let start = 0; // left padding (PPO's batches) is not part of the row
+    while (data[b * T + start] === SPECIAL_IDS.pad) start++;
+    const x = Array.from(data.subarray(b * T + start, b * T + sep + 1));
+    prefixes.push(Array.from(data.subarray(b * T + start, b * T + end + 1)).join(','));
+    refRows.push(x.concat(Array.from(data.subarray(b * T + refSep + 1, b * T + last + 1))));
   }
   if (!gap) return { weights };
-  const refT = Math.max(...refRows.map((r) => r.length));
-  const refIds = new Int32Array(B * refT).fill(SPECIAL_IDS.pad);
-  const refWeights = new Float32Array(B * (refT - 1));
-  refRows.forEach((r, b) => {
-    refIds.set(r, b * refT);
-    const sep = r.indexOf(SPECIAL_IDS.sep);
-    refWeights.fill(1 / (r.length - 1 - sep), b * (refT - 1) + sep, b * (refT - 1) + r.length - 1);
+  const rowOf = new Map<string, number>();
+  prefixes.forEach((key, b) => {
+    if (!rowOf.has(key)) rowOf.set(key, b);
   });
-  return { weights, ref: { ids: refIds, T: refT, weights: refWeights } };
+  const fromRow = new Float32Array(B * B);
+  const extraOf = new Map<string, number>();
+  const extraRows: number[][] = [];
+  const extraFor: number[] = []; // row b → its extra row, or −1
+  refRows.forEach((r, b) => {
+    const key = r.join(',');
+    const j = rowOf.get(key);
+    if (j !== undefined) {
+      fromRow[b * B + j] = 1;
+      extraFor.push(-1);
+      return;
+    }
+    if (!extraOf.has(key)) extraOf.set(key, extraRows.push(r) - 1);
+    extraFor.push(extraOf.get(key)!);
+  });
+  if (extraRows.length === 0) return { weights, ref: { fromRow } };
+  const E = extraRows.length;
+  const eT = Math.max(...extraRows.map((r) => r.length));
+  const eIds = new Int32Array(E * eT).fill(SPECIAL_IDS.pad);
+  const eWeights = new Float32Array(E * (eT - 1));
+  extraRows.forEach((r, e) => {
+    eIds.set(r, e * eT);
+    const sep = r.indexOf(SPECIAL_IDS.sep);
+    eWeights.fill(1 / (r.length - 1 - sep), e * (eT - 1) + sep, e * (eT - 1) + r.length - 1);
+  });
+  const pick = new Float32Array(B * E);
+  extraFor.forEach((e, b) => {
+    if (e >= 0) pick[b * E + e] = 1;
+  });
+  return { weights, ref: { fromRow, extra: { ids: eIds, T: eT, weights: eWeights, pick } } };
 }
 
 /** A trunk with copies of `model`'s weights (e.g. to start a reward model from M_P^SFT). */

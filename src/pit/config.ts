@@ -59,8 +59,9 @@ export interface PipelineConfig {
   sft: TrainSection;
   /**
    * SFT of the two improvers, M_PIT ((x, y_l) → y_w) and the Self-Refine model (generate,
-   * critique, refine): rewriting a given response is a harder task than answering, and these
-   * stages run beside the reward models (off the longest chain), so they can take more steps.
+   * critique, refine). They run beside the reward models, off the longest chain. An improver
+   * needs at least M_P's training to improve M_P's responses: on the default profile, with 700
+   * steps against M_P's 1,200, PIT's rewrites of M_P^RL's responses lost to them (Δ −18.5%).
    */
   sftImprover: TrainSection;
   /**
@@ -169,7 +170,7 @@ const DEFAULT: PipelineConfig = {
   model: { vocabSize: 160, blockSize: 112, nLayer: 3, nHead: 4, nEmbd: 96 },
   judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 4, nEmbd: 128 },
   sft: { steps: 1200, batchSize: 32, lr: 2e-3 },
-  sftImprover: { steps: 700, batchSize: 32, lr: 2e-3 },
+  sftImprover: { steps: 1200, batchSize: 32, lr: 2e-3 },
   reward: { steps: 400, batchSize: 32, lr: 3e-4, pooling: 'eos+loglik' },
   gapReward: { steps: 400, batchSize: 32, lr: 3e-4 },
   judge: { steps: 500, batchSize: 32, lr: 1e-3, sftSteps: 300, pooling: 'eos' },

@@ -217,6 +217,35 @@ test("'eos+loglik' pooling: R_PIT's log-likelihood term is y's given x minus y_r
   rp.dispose();
 });
 
+test("'eos+loglik' R_PIT: y_ref's term read from a row whose y is y_ref equals its own pass", () => {
+  runtime.seed(12);
+  const tok = new WordTokenizer(['a', 'c', 'd', 'e', 'g', 'b']);
+  const rm = new RewardModel(
+    'rpit',
+    { ...TINY, vocabSize: tok.vocabSize },
+    { pooling: 'eos+loglik' },
+  );
+  rm.head.weight.assign(tf.randomNormal([TINY.nEmbd, 1], 0, 0.3, 'float32', 5));
+  const [x, w, l] = ['a c', 'd g', 'e b c'];
+  // training's four pairings: every y_ref is some row's y, so no extra pass is needed
+  const rows = [
+    rpitInput(tok, x, w, l),
+    rpitInput(tok, x, w, w),
+    rpitInput(tok, x, l, l),
+    rpitInput(tok, x, l, w),
+  ];
+  const score = (batch: number[][]) => {
+    const p = padRight(batch);
+    return tf.tidy(() => Array.from(rm.rawScores(idsTensor(p), p.lastIndex).dataSync()));
+  };
+  const together = score(rows);
+  rows.forEach((row, i) => {
+    const alone = score([row])[0]!; // (w,l) alone: y_ref = l is no row's y, so its own pass
+    assert.ok(Math.abs(together[i]! - alone) < 1e-4, `row ${i}: ${together[i]} vs ${alone}`);
+  });
+  rm.dispose();
+});
+
 test('a saved reward model keeps its pooling; an unknown pooling is an error', () => {
   runtime.seed(9);
   const dir = mkdtempSync(path.join(tmpdir(), 'pitlab-rm-'));
