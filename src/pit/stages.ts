@@ -230,12 +230,12 @@ export function pitStages(): StageDef<PipelineConfig>[] {
     sftStage('sft_pit', 'mpit'),
     {
       name: 'sft_self_refine',
-      deps: { tok: 'tokenizer' },
+      deps: { tok: 'tokenizer', base: 'sft_mp' },
       async run(ctx: Ctx) {
         runtime.seed(ctx.seed);
         const splits = readSplits(ctx.inputs.tok!);
         const tok = readTokenizer(ctx.inputs.tok!);
-        const model = new Gpt(modelConfig(ctx.config, tok, 'model'), undefined, 'self_refine.init');
+        const model = loadPolicy(ctx.inputs.base!); // the improvers share M_P's start (sftImprover)
         const train = selfRefineExamples(tok, splits.train, splits.refine, model.config.blockSize);
         await trainSft(
           { policy: model },
@@ -355,12 +355,14 @@ export function ppoCfg(r: PipelineConfig['rlhf']) {
 function sftStage(name: 'sft_mp' | 'sft_pit', kind: 'mp' | 'mpit'): StageDef<PipelineConfig> {
   return {
     name,
-    deps: { tok: 'tokenizer' },
+    deps: kind === 'mp' ? { tok: 'tokenizer' } : { tok: 'tokenizer', base: 'sft_mp' },
     async run(ctx: Ctx) {
       runtime.seed(ctx.seed);
       const splits = readSplits(ctx.inputs.tok!);
       const tok = readTokenizer(ctx.inputs.tok!);
-      const model = new Gpt(modelConfig(ctx.config, tok, 'model'), undefined, `${name}.init`);
+      const model = ctx.inputs.base
+        ? loadPolicy(ctx.inputs.base)
+        : new Gpt(modelConfig(ctx.config, tok, 'model'), undefined, `${name}.init`);
       const section = kind === 'mp' ? ctx.config.sft : ctx.config.sftImprover;
       const data = {
         train: sftExamples(tok, splits.train, kind),
