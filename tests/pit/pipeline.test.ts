@@ -102,7 +102,7 @@ test('bad configuration fails before any work, naming the key', () => {
   assert.throws(() => resolvePipelineConfig('smoke', { pitRl: { rounds: [2] } }), /pitRl\.rounds/);
   assert.throws(
     () => resolvePipelineConfig('smoke', { reward: { pooling: 'mean' } }),
-    /'reward\.pooling' must be one of eos, tokens, got 'mean'/,
+    /'reward\.pooling' must be one of eos, tokens, eos\+loglik, got 'mean'/,
   );
   assert.throws(() => resolvePipelineConfig('tiny' as never), /Unknown profile 'tiny'/);
 });
