@@ -36,14 +36,23 @@ export function sequenceLogProbs(
   ids: tf.Tensor2D,
   options: { keyMask?: tf.Tensor2D; positions?: tf.Tensor2D; temperature?: number } = {},
 ): tf.Tensor2D {
+  return tf.tidy(() =>
+    hiddenLogProbs(model, model.forward(ids, options).hidden, ids, options.temperature),
+  );
+}
+
+/** `sequenceLogProbs` from a forward pass already made (a reward model reads the same pass). */
+export function hiddenLogProbs(
+  model: Gpt,
+  hidden: tf.Tensor3D,
+  ids: tf.Tensor2D,
+  temperature?: number,
+): tf.Tensor2D {
   return tf.tidy(() => {
     const [B, L] = ids.shape;
-    const { hidden } = model.forward(ids, options);
     const h = hidden.slice([0, 0, 0], [B, L - 1, model.config.nEmbd]);
     let logits = model.logits(h).reshape([B * (L - 1), model.config.vocabSize]) as tf.Tensor2D;
-    if (options.temperature !== undefined && options.temperature !== 1) {
-      logits = logits.div(options.temperature);
-    }
+    if (temperature !== undefined && temperature !== 1) logits = logits.div(temperature);
     const targets = ids.slice([0, 1], [B, L - 1]).reshape([B * (L - 1)]) as tf.Tensor1D;
     return tokenLogProbs(logits, targets).reshape([B, L - 1]) as tf.Tensor2D;
   });

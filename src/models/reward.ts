@@ -46,7 +46,7 @@ import { runtime } from '../runtime';
 import { type GptConfig, resolveGptConfig } from './config';
 import { type ForwardOptions, Gpt, type ParamMap } from './gpt';
 import { pickPositions, ScalarHead } from './heads';
-import { tokenLogProbs } from './loss';
+import { hiddenLogProbs } from './loss';
 import { loadSafetensors, type StTensor, saveSafetensors } from './safetensors';
 
 /** 'rp': R_P(x, y). 'rpit': R_PIT(x, y, y_ref). 'rpit-diff': R_P scores used as gaps. */
@@ -194,6 +194,19 @@ function freshHead(C: number, pooling: RewardPooling, seedLabel: string): Scalar
   return head;
 }
 
+/** First position of `token` in row b of `data` [B·T] within [from, to), or −1. */
+function findToken(
+  data: ArrayLike<number>,
+  T: number,
+  b: number,
+  token: number,
+  from: number,
+  to: number,
+): number {
+  for (let t = from; t < to; t++) if (data[b * T + t] === token) return t;
+  return -1;
+}
+
 /**
  * Readout weights [B·T] of each position: +1 where the scored response's head values count, −1
  * where the reference's count (R_PIT), 0 elsewhere. An error names a row without the layout.
@@ -208,10 +221,8 @@ export function readoutWeights(
   // R_P at EOS needs only lastIndex: read the ids back (a device sync off wasm) only to search them
   const data = gap || pooling === 'tokens' ? ids.dataSync() : undefined;
   const out = new Float32Array(B * T);
-  const find = (b: number, token: number, from: number, to: number) => {
-    for (let t = from; t < to; t++) if (data![b * T + t] === token) return t;
-    return -1;
-  };
+  const find = (b: number, token: number, from: number, to: number) =>
+    findToken(data!, T, b, token, from, to);
   for (let b = 0; b < B; b++) {
     const last = lastIndex[b]!;
     if (!(last >= 0 && last < T))
@@ -263,10 +274,7 @@ function weightedLogLik(
   weights: Float32Array,
 ): tf.Tensor1D {
   const [B, T] = ids.shape;
-  const C = hidden.shape[2];
-  const logits = trunk.logits(hidden.slice([0, 0, 0], [B, T - 1, C])).reshape([B * (T - 1), -1]);
-  const targets = ids.slice([0, 1], [B, T - 1]).reshape([B * (T - 1)]) as tf.Tensor1D;
-  const logp = tokenLogProbs(logits as tf.Tensor2D, targets).reshape([B, T - 1]);
+  const logp = hiddenLogProbs(trunk, hidden, ids);
   return logp.mul(tf.tensor2d(weights, [B, T - 1])).sum(1) as tf.Tensor1D;
 }
 
@@ -297,10 +305,8 @@ export function loglikLayout(
   const [B, T] = ids.shape;
   const data = ids.dataSync();
   const weights = new Float32Array(B * (T - 1));
-  const find = (b: number, token: number, from: number, to: number) => {
-    for (let t = from; t < to; t++) if (data[b * T + t] === token) return t;
-    return -1;
-  };
+  const find = (b: number, token: number, from: number, to: number) =>
+    findToken(data, T, b, token, from, to);
   const prefixes: string[] = []; // each row's [x SEP y EOS], as a key
   const refRows: number[][] = []; // each row's [x SEP y_ref EOS]
   for (let b = 0; b < B; b++) {

@@ -25,6 +25,7 @@ import {
   WordTokenizer,
 } from '../data';
 import { type Format, guessFormat } from '../data/load';
+import { SPECIAL_IDS } from '../data/tokenizer/special';
 import { Gpt, type GptConfig, loadGpt, saveGpt } from '../models';
 import { copyTrunk, loadRewardModel, RewardModel, saveRewardModel } from '../models/reward';
 import { runtime } from '../runtime';
@@ -335,7 +336,7 @@ export function rpReward(rm: RewardModel, tok: Tokenizer): RewardFn {
 
 /** A sampled response's text, up to (not including) its EOS. */
 export function decodeUntilEos(tok: Tokenizer, y: readonly number[]): string {
-  const end = y.indexOf(2);
+  const end = y.indexOf(SPECIAL_IDS.eos);
   return tok.decode(end < 0 ? y : y.slice(0, end));
 }
 

@@ -156,6 +156,19 @@ function meanLogLik(rm: RewardModel, row: number[], sep: number): number {
   });
 }
 
+/** An 'eos+loglik' model whose head is random, so both terms of its score are non-zero. */
+function loglikModel(kind: 'rp' | 'rpit', seed: number, vocabSize: number): RewardModel {
+  const rm = new RewardModel(kind, { ...TINY, vocabSize }, { pooling: 'eos+loglik' });
+  rm.head.weight.assign(tf.randomNormal([TINY.nEmbd, 1], 0, 0.3, 'float32', seed));
+  return rm;
+}
+
+/** Raw scores of right-padded rows. */
+function rawScoresOf(rm: RewardModel, rows: number[][]): number[] {
+  const p = padRight(rows);
+  return tf.tidy(() => Array.from(rm.rawScores(idsTensor(p), p.lastIndex).dataSync()));
+}
+
 test("'eos+loglik' pooling: R_P is head(EOS) + λ·mean log-likelihood of y, padding aside", () => {
   runtime.seed(10);
   const tok = new WordTokenizer(['a', 'c', 'd', 'e', 'g', 'b']);
@@ -169,8 +182,7 @@ test("'eos+loglik' pooling: R_P is head(EOS) + λ·mean log-likelihood of y, pad
   rm.head.weight.assign(tf.randomNormal([TINY.nEmbd, 1], 0, 0.3, 'float32', 3));
   const long = rpInput(tok, 'a c d', 'e g b');
   const short = rpInput(tok, 'a', 'g');
-  const p = padRight([long, short]);
-  const scores = tf.tidy(() => Array.from(rm.rawScores(idsTensor(p), p.lastIndex).dataSync()));
+  const scores = rawScoresOf(rm, [long, short]);
   for (const [i, row] of [long, short].entries()) {
     const sep = row.indexOf(5);
     const expected = headValues(rm, row).at(-1)! + 1.5 * meanLogLik(rm, row, sep);
@@ -182,24 +194,15 @@ test("'eos+loglik' pooling: R_P is head(EOS) + λ·mean log-likelihood of y, pad
 test("'eos+loglik' pooling: R_PIT's log-likelihood term is y's given x minus y_ref's given x", () => {
   runtime.seed(11);
   const tok = new WordTokenizer(['a', 'c', 'd', 'e', 'g', 'b']);
-  const rp = new RewardModel(
-    'rp',
-    { ...TINY, vocabSize: tok.vocabSize },
-    { pooling: 'eos+loglik' },
-  );
-  rp.head.weight.assign(tf.randomNormal([TINY.nEmbd, 1], 0, 0.3, 'float32', 4));
+  const rp = loglikModel('rp', 4, tok.vocabSize);
   const rpit = new RewardModel('rpit', copyTrunk(rp.trunk), {
     head: rp.head,
     pooling: 'eos+loglik',
   });
-  const score = (m: RewardModel, rows: number[][]) => {
-    const p = padRight(rows);
-    return tf.tidy(() => Array.from(m.rawScores(idsTensor(p), p.lastIndex).dataSync()));
-  };
   const [x, y, yRef] = ['a c', 'd g', 'e b c'];
   const rows = [rpitInput(tok, x, y, yRef), rpitInput(tok, x, y, y), rpitInput(tok, 'a', 'g', 'b')];
-  const gaps = score(rpit, rows);
-  const [rpY] = score(rp, [rpInput(tok, x, y)]);
+  const gaps = rawScoresOf(rpit, rows);
+  const [rpY] = rawScoresOf(rp, [rpInput(tok, x, y)]);
   const ll = (row: number[]) => 2 * meanLogLik(rpit, row, row.indexOf(5));
   const lastHead = headValues(rpit, rows[0]!).at(-1)!;
   // R_P(x, y) from the shared prefix, minus the head at the end, minus y_ref's own log-likelihood
@@ -220,12 +223,7 @@ test("'eos+loglik' pooling: R_PIT's log-likelihood term is y's given x minus y_r
 test("'eos+loglik' R_PIT: y_ref's term read from a row whose y is y_ref equals its own pass", () => {
   runtime.seed(12);
   const tok = new WordTokenizer(['a', 'c', 'd', 'e', 'g', 'b']);
-  const rm = new RewardModel(
-    'rpit',
-    { ...TINY, vocabSize: tok.vocabSize },
-    { pooling: 'eos+loglik' },
-  );
-  rm.head.weight.assign(tf.randomNormal([TINY.nEmbd, 1], 0, 0.3, 'float32', 5));
+  const rm = loglikModel('rpit', 5, tok.vocabSize);
   const [x, w, l] = ['a c', 'd g', 'e b c'];
   // training's four pairings: every y_ref is some row's y, so no extra pass is needed
   const rows = [
@@ -234,13 +232,9 @@ test("'eos+loglik' R_PIT: y_ref's term read from a row whose y is y_ref equals i
     rpitInput(tok, x, l, l),
     rpitInput(tok, x, l, w),
   ];
-  const score = (batch: number[][]) => {
-    const p = padRight(batch);
-    return tf.tidy(() => Array.from(rm.rawScores(idsTensor(p), p.lastIndex).dataSync()));
-  };
-  const together = score(rows);
+  const together = rawScoresOf(rm, rows);
   rows.forEach((row, i) => {
-    const alone = score([row])[0]!; // (w,l) alone: y_ref = l is no row's y, so its own pass
+    const alone = rawScoresOf(rm, [row])[0]!; // (w,l) alone: y_ref = l is no row's y, so its own pass
     assert.ok(Math.abs(together[i]! - alone) < 1e-4, `row ${i}: ${together[i]} vs ${alone}`);
   });
   rm.dispose();
