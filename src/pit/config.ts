@@ -55,7 +55,12 @@ export interface PipelineConfig {
   model: Partial<GptConfig>;
   /** Size of the independent judge reward model (trained on held-out pairs, another seed). */
   judgeModel: Partial<GptConfig>;
-  /** SFT of M_P (x → y_w). */
+  /**
+   * SFT of M_P (x → y_w). The default profile's 2,400 steps (about 6 epochs of its 12,587 pairs,
+   * eval loss 1.14 against 1.18 at 1,200) are sized for the reward models, which read M_P^SFT's
+   * log-likelihood: R_P trained 400 steps from it ranks 0.863 of the 401 held-out pairs, against
+   * 0.848 from a 1,200-step M_P^SFT and 0.850 from that one with 800 reward steps.
+   */
   sft: TrainSection;
   /**
    * SFT of the two improvers, M_PIT ((x, y_l) → y_w) and the Self-Refine model (generate,
@@ -171,7 +176,7 @@ const DEFAULT: PipelineConfig = {
   data: { source: 'synthetic', maxTrain: 0, synthSize: 13000, judgeSize: 6000, evalSize: 200 },
   model: { vocabSize: 160, blockSize: 112, nLayer: 3, nHead: 4, nEmbd: 96 },
   judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 4, nEmbd: 128 },
-  sft: { steps: 1200, batchSize: 32, lr: 2e-3 },
+  sft: { steps: 2400, batchSize: 32, lr: 2e-3 },
   sftImprover: { steps: 1200, batchSize: 32, lr: 2e-3 },
   reward: { steps: 400, batchSize: 32, lr: 3e-4, pooling: 'eos+loglik' },
   gapReward: { steps: 400, batchSize: 32, lr: 3e-4 },

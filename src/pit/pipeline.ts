@@ -92,15 +92,24 @@ export interface Results extends EvalResults {
   jobs: number;
   /** Per stage: wall-clock, cache hit, and peak RSS of its worker process (jobs > 1 only). */
   stages: Record<string, { seconds: number; cached: boolean; peakRssMb?: number }>;
-  /** Held-out metrics with Wilson 95% intervals over `heldoutPairs` (R_P, R_PIT: valid; judge: test). */
+  /**
+   * Held-out metrics with Wilson 95% intervals over `heldoutPairs`: R_P and R_PIT over the valid
+   * and test pairs together (`bySplit` has each split's own value), the judge RM over test.
+   */
   rewardModels: {
-    rp: { heldoutAccuracy: number; heldoutAccuracyCi95?: [number, number]; heldoutPairs: number };
+    rp: {
+      heldoutAccuracy: number;
+      heldoutAccuracyCi95?: [number, number];
+      heldoutPairs: number;
+      bySplit: HeldOutSplits;
+    };
     rpit: {
       swapAccuracy: number;
       swapAccuracyCi95?: [number, number];
       selfGapAbsMean: number;
       heldoutAccuracy: number;
       heldoutPairs: number;
+      bySplit: HeldOutSplits;
     };
     judge: {
       heldoutAccuracy: number;
@@ -246,6 +255,36 @@ export async function runExperiment(
   return { result: JSON.parse(readFileSync(file, 'utf8')), nodes };
 }
 
+/** One held-out metric of a reward model on each split. */
+export interface HeldOutSplits {
+  valid: number;
+  /** Absent for artifacts written before reward stages scored the test pairs. */
+  test?: number;
+}
+
+type EvalStats = Record<string, number>;
+
+/**
+ * A reward stage's held-out metrics (its summary's `lastEval` on valid and `testEval` on test),
+ * pooled over both splits with each split weighted by its pairs: every metric is a per-pair mean.
+ */
+function heldOut(
+  summary: { lastEval?: EvalStats; testEval?: EvalStats },
+  nValid: number,
+  nTest: number,
+) {
+  const valid = summary.lastEval ?? {};
+  const test = summary.testEval;
+  const pairs = test ? nValid + nTest : nValid;
+  return {
+    pairs,
+    value: (key: string) =>
+      test ? (valid[key]! * nValid + test[key]! * nTest) / pairs : valid[key]!,
+    bySplit: (key: string): HeldOutSplits =>
+      test ? { valid: valid[key]!, test: test[key]! } : { valid: valid[key]! },
+  };
+}
+
 /** Wilson 95% interval of an accuracy over n pairs; undefined when nothing was evaluated. */
 const accuracyCi = (p: number | undefined, n: number) =>
   p !== undefined && Number.isFinite(p) && n > 0 ? fractionCi95(p, n) : undefined;
@@ -255,10 +294,10 @@ export async function runPipeline(options: RunOptions = {}): Promise<PipelineRun
   const evalJson = JSON.parse(readFileSync(path.join(dirOf('evaluate'), 'eval.json'), 'utf8'));
   const summary = (name: string) =>
     JSON.parse(readFileSync(path.join(dirOf(name), 'summary.json'), 'utf8'));
-  const rp = summary('rm_rp').lastEval ?? {};
-  const rpit = summary('rm_rpit').lastEval ?? {};
-  const judge = summary('judge_rm').lastEval ?? {};
   const splits = readSplits(dirOf('tokenizer'));
+  const rp = heldOut(summary('rm_rp'), splits.valid.length, splits.test.length);
+  const rpit = heldOut(summary('rm_rpit'), splits.valid.length, splits.test.length);
+  const judge = summary('judge_rm').lastEval ?? {};
   const results: Results = {
     config,
     profile,
@@ -278,16 +317,18 @@ export async function runPipeline(options: RunOptions = {}): Promise<PipelineRun
     ),
     rewardModels: {
       rp: {
-        heldoutAccuracy: rp.eval_accuracy,
-        heldoutAccuracyCi95: accuracyCi(rp.eval_accuracy, splits.valid.length),
-        heldoutPairs: splits.valid.length,
+        heldoutAccuracy: rp.value('eval_accuracy'),
+        heldoutAccuracyCi95: accuracyCi(rp.value('eval_accuracy'), rp.pairs),
+        heldoutPairs: rp.pairs,
+        bySplit: rp.bySplit('eval_accuracy'),
       },
       rpit: {
-        swapAccuracy: rpit['eval_pit/swap_accuracy'],
-        swapAccuracyCi95: accuracyCi(rpit['eval_pit/swap_accuracy'], splits.valid.length),
-        selfGapAbsMean: rpit['eval_pit/self_gap_abs_mean'],
-        heldoutAccuracy: rpit.eval_accuracy,
-        heldoutPairs: splits.valid.length,
+        swapAccuracy: rpit.value('eval_pit/swap_accuracy'),
+        swapAccuracyCi95: accuracyCi(rpit.value('eval_pit/swap_accuracy'), rpit.pairs),
+        selfGapAbsMean: rpit.value('eval_pit/self_gap_abs_mean'),
+        heldoutAccuracy: rpit.value('eval_accuracy'),
+        heldoutPairs: rpit.pairs,
+        bySplit: rpit.bySplit('eval_pit/swap_accuracy'),
       },
       judge: {
         heldoutAccuracy: judge.eval_accuracy,

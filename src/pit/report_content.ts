@@ -5,7 +5,7 @@ import { type MetricName, readMetrics } from '../train/metrics';
 import type { Figure } from '../viz/data';
 import { eloFigure, eloSeries, rewardHistogram, temperatureFigure } from '../viz/eval';
 import { metricFigure } from '../viz/training';
-import type { Results } from './pipeline';
+import type { HeldOutSplits, Results } from './pipeline';
 import { type ReportSection, type ReportTable, renderReport } from './report';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -112,6 +112,14 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
     rows: r.meanScores.map((m) => [m.system, m.judge, m.mean, ci(m.ci95, (x) => x.toFixed(3))]),
   };
   const rms = r.rewardModels;
+  // each split's own value beside the pooled one (older results hold valid only)
+  const splitRows = (model: string, metric: string, s?: HeldOutSplits): ReportTable['rows'] =>
+    s?.test === undefined
+      ? []
+      : [
+          [model, `${metric}, valid split only`, s.valid, '', ''],
+          [model, `${metric}, test split only`, s.test, '', ''],
+        ];
   const accCi = (c: [number, number] | undefined) => (c ? ci(c, (x) => x.toFixed(3)) : '');
   const rmTable: ReportTable = {
     title: 'Reward models (held-out)',
@@ -132,6 +140,8 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
         rms.rpit.heldoutPairs,
       ],
       ['R_PIT', 'mean |r(x, y, y)|', rms.rpit.selfGapAbsMean, '', rms.rpit.heldoutPairs],
+      ...splitRows('R_P', 'pairwise accuracy', rms.rp.bySplit),
+      ...splitRows('R_PIT', 'swap accuracy', rms.rpit.bySplit),
       [
         'judge RM',
         'pairwise accuracy',

@@ -46,6 +46,21 @@ function checkSchema(r: Results): void {
     `${lo} ≤ ${rp.heldoutAccuracy} ≤ ${hi}`,
   );
   assert.ok(r.rewardModels.rpit.swapAccuracyCi95!.length === 2);
+  // R_P and R_PIT pool the valid and test pairs: the pooled accuracy lies between the two splits'
+  // and counts whole pairs
+  for (const [acc, pairs, split] of [
+    [rp.heldoutAccuracy, rp.heldoutPairs, rp.bySplit],
+    [
+      r.rewardModels.rpit.swapAccuracy,
+      r.rewardModels.rpit.heldoutPairs,
+      r.rewardModels.rpit.bySplit,
+    ],
+  ] as const) {
+    assert.type(split.test, 'number', 'test split scored');
+    const [a, b] = [Math.min(split.valid, split.test!), Math.max(split.valid, split.test!)];
+    assert.ok(a - 1e-9 <= acc && acc <= b + 1e-9, `${a} ≤ ${acc} ≤ ${b}`);
+    assert.ok(Math.abs(acc * pairs - Math.round(acc * pairs)) < 1e-6, `${acc} × ${pairs} pairs`);
+  }
   for (const s of Object.values(r.stages)) {
     assert.type(s.seconds, 'number');
     assert.type(s.cached, 'boolean');
