@@ -4,7 +4,7 @@
  * stage and what depends on it.
  *
  * Sizes are our own (the paper gives no hyperparameters): `default` fits the whole pipeline in
- * ~15 minutes on a 2-core CPU, `smoke` in ~3 minutes for CI, `full` is sized for a GPU.
+ * about 20 minutes on a 2-core CPU, `smoke` in about a minute for CI, `full` is sized for a GPU.
  */
 import { type GptConfig, REWARD_POOLINGS, type RewardPooling } from '../models';
 
@@ -66,7 +66,7 @@ export interface PipelineConfig {
    * SFT of the two improvers, M_PIT ((x, y_l) → y_w) and the Self-Refine model (generate,
    * critique, refine), both started from M_P^SFT, as the paper starts every model from one
    * pretrained LLM. They run beside the reward models, off the longest chain. Measured on the
-   * default profile (M_P^RL's responses to the validation prompts, judge mean 0.690): M_PIT^SFT
+   * default profile with a 1,200-step M_P^SFT (M_P^RL's responses to the validation prompts, judge mean 0.690): M_PIT^SFT
    * trained 1,200 steps from scratch rewrote them to 0.672, from M_P^SFT to 0.700; with 700
    * steps from scratch, PIT lost to the responses it rewrote (Δ −18.5%).
    */
