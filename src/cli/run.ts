@@ -121,7 +121,7 @@ export function mainTable(r: Results): string {
   lines.push('');
   for (const row of r.rlhf ?? []) {
     lines.push(
-      `RLHF (${row.judge}): M_P^SFT ${row.sft.mean.toFixed(3)} → M_P^RL ${row.rl.mean.toFixed(3)} · RL vs SFT Δ ${pct(row.rlVsSft.delta).trim()} [${pct(row.rlVsSft.ci95[0]).trim()}, ${pct(row.rlVsSft.ci95[1]).trim()}]`,
+      `RLHF (${row.judge}, T=${row.temperature}): M_P^SFT ${row.sft.mean.toFixed(3)} → M_P^RL ${row.rl.mean.toFixed(3)} · RL vs SFT Δ ${pct(row.rlVsSft.delta).trim()} [${pct(row.rlVsSft.ci95[0]).trim()}, ${pct(row.rlVsSft.ci95[1]).trim()}]`,
     );
   }
   const rm = r.rewardModels;

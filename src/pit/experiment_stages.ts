@@ -48,6 +48,8 @@ export type ExperimentName = keyof typeof EXPERIMENTS;
 /** RLHF's effect on M_P under one judge. */
 export interface RlhfRow {
   judge: string;
+  /** Sampling temperature of both policies: the main table's, then PPO's rollout temperature. */
+  temperature: number;
   sft: MeanCi;
   rl: MeanCi;
   /** M_P^RL (A) against M_P^SFT (B), row by row. */
@@ -206,15 +208,17 @@ export function experimentStages(): StageDef<PipelineConfig>[] {
         curriculum: 'exp_curriculum',
         iterations: 'exp_iterations',
         policySft: 'sft_mp',
+        policyRl: 'rl_mp',
       },
       'eval.json',
       async (ctx, { e, g, test }) => {
         const main = readJson<
           Record<string, unknown> & { distributions: Record<string, number[]> }
         >(ctx.inputs.main!, 'main.json');
-        // RLHF's own effect: M_P^SFT sampled at the main table's settings against its y_0.
-        const rlhf = await withPolicies(ctx, { sft: 'policySft' }, (m) =>
-          compareRlhf(m.sft!, g!.original, e),
+        // RLHF's own effect: M_P^SFT sampled at the main table's settings against its y_0, and
+        // both policies at PPO's rollout temperature, the distribution PPO optimises.
+        const rlhf = await withPolicies(ctx, { sft: 'policySft', rl: 'policyRl' }, (m) =>
+          compareRlhf(m.sft!, m.rl!, g!.original, e, ctx.config.rlhf.temperature),
         );
         const lead = e.judges[0]!;
         main.distributions.y_w = Array.from(
@@ -243,22 +247,48 @@ export function experimentStages(): StageDef<PipelineConfig>[] {
 }
 
 /**
- * Mean judge scores of M_P^SFT and M_P^RL, and M_P^RL vs M_P^SFT: M_P^SFT sampled with the same
- * prompts, temperature and length as the main table's y_0 ~ M_P^RL (`yRl`).
+ * Mean judge scores of M_P^SFT and M_P^RL, and M_P^RL vs M_P^SFT, at two temperatures: the main
+ * table's, where M_P^SFT is sampled with the same prompts and length as the table's y_0 ~ M_P^RL
+ * (`yRl`), and PPO's rollout temperature, where both are sampled afresh (skipped when the two are
+ * equal). RL sharpens the distribution it samples from; low-temperature sampling may hide that.
  */
-async function compareRlhf(sft: Gpt, yRl: string[], e: ExperimentContext): Promise<RlhfRow[]> {
+async function compareRlhf(
+  sft: Gpt,
+  rl: Gpt,
+  yRl: string[],
+  e: ExperimentContext,
+  rolloutTemperature: number,
+): Promise<RlhfRow[]> {
   const { temperature, maxNewTokens, bootstrap } = e.config;
-  const ySft = respond(sft, e.tok, e.xs, { temperature, maxNewTokens, rng: e.rng('mp_sft') });
-  const rows: RlhfRow[] = [];
-  for (const judge of e.judges) {
-    const [a, b] = [await judge.score(e.xs, ySft), await judge.score(e.xs, yRl)];
-    const boot = (k: string) => ({ resamples: bootstrap, rng: e.rng(`rlhf/${judge.name}/${k}`) });
-    rows.push({
-      judge: judge.name,
-      sft: meanWithCi(a, boot('sft')),
-      rl: meanWithCi(b, boot('rl')),
-      rlVsSft: compare(b, a, boot('cmp')),
+  const sampled = (model: Gpt, t: number, label: string) =>
+    respond(model, e.tok, e.xs, { temperature: t, maxNewTokens, rng: e.rng(label) });
+  const settings: Array<{ t: number; ySft: string[]; yRl: string[]; tag: string }> = [
+    { t: temperature, ySft: sampled(sft, temperature, 'mp_sft'), yRl, tag: '' },
+  ];
+  if (rolloutTemperature !== temperature) {
+    settings.push({
+      t: rolloutTemperature,
+      ySft: sampled(sft, rolloutTemperature, 'mp_sft.rollout'),
+      yRl: sampled(rl, rolloutTemperature, 'mp_rl.rollout'),
+      tag: '/rollout',
     });
+  }
+  const rows: RlhfRow[] = [];
+  for (const { t, ySft, yRl: yPolicy, tag } of settings) {
+    for (const judge of e.judges) {
+      const [a, b] = [await judge.score(e.xs, ySft), await judge.score(e.xs, yPolicy)];
+      const boot = (k: string) => ({
+        resamples: bootstrap,
+        rng: e.rng(`rlhf/${judge.name}${tag}/${k}`),
+      });
+      rows.push({
+        judge: judge.name,
+        temperature: t,
+        sft: meanWithCi(a, boot('sft')),
+        rl: meanWithCi(b, boot('rl')),
+        rlVsSft: compare(b, a, boot('cmp')),
+      });
+    }
   }
   return rows;
 }

@@ -188,7 +188,7 @@ function stageConfigs(config: PipelineConfig): Record<string, unknown> {
     exp_temperature: c(improve, data.evalSize),
     exp_curriculum: c(improve, data.evalSize),
     exp_iterations: c(improve, data.evalSize),
-    evaluate: c(improve, data.evalSize),
+    evaluate: c(improve, data.evalSize, rlhf.temperature),
   };
 }
 

@@ -95,9 +95,10 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
   };
   const rlhfTable: ReportTable = {
     title: 'RLHF of M_P: M_P^SFT and M_P^RL sampled alike (mean score; Δ of RL vs SFT)',
-    columns: ['judge', 'M_P^SFT', '95% CI', 'M_P^RL', '95% CI', 'Δ', '95% CI'],
+    columns: ['judge', 'temperature', 'M_P^SFT', '95% CI', 'M_P^RL', '95% CI', 'Δ', '95% CI'],
     rows: (r.rlhf ?? []).map((row) => [
       row.judge,
+      row.temperature,
       row.sft.mean,
       ci(row.sft.ci95, (x) => x.toFixed(3)),
       row.rl.mean,

@@ -65,6 +65,15 @@ function checkSchema(r: Results): void {
     assert.type(s.seconds, 'number');
     assert.type(s.cached, 'boolean');
   }
+  // RLHF is compared at the main table's temperature and at PPO's rollout temperature, per judge
+  const rlhfAt = (t: number) =>
+    r.rlhf.filter((row) => row.temperature === t).map((row) => row.judge);
+  assert.equal(rlhfAt(r.config.improve.temperature), r.judges);
+  assert.equal(rlhfAt(r.config.rlhf.temperature), r.judges);
+  assert.ok(r.config.improve.temperature !== r.config.rlhf.temperature, 'smoke samples both');
+  for (const row of r.rlhf) {
+    assert.ok(Math.abs(row.rlVsSft.delta - (row.rlVsSft.win - row.rlVsSft.lose)) < 1e-9);
+  }
   assert.ok(r.comparisons.length >= 6);
   for (const c of r.comparisons) {
     assert.ok(SYSTEMS.includes(c.a) && SYSTEMS.includes(c.b), `${c.a} vs ${c.b}`);
