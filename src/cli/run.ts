@@ -126,8 +126,8 @@ export function mainTable(r: Results): string {
   }
   const rm = r.rewardModels;
   const ciText = (c?: [number, number]) => (c ? ` [${c[0].toFixed(3)}, ${c[1].toFixed(3)}]` : '');
-  const splitText = (s?: HeldOutSplits) =>
-    s?.test === undefined ? '' : ` (valid ${s.valid.toFixed(3)}, test ${s.test.toFixed(3)})`;
+  const splitText = (s: HeldOutSplits) =>
+    ` (valid ${s.valid.toFixed(3)}, test ${s.test.toFixed(3)})`;
   lines.push(
     '',
     `R_P held-out accuracy ${rm.rp.heldoutAccuracy?.toFixed(3)}${ciText(rm.rp.heldoutAccuracyCi95)}${splitText(rm.rp.bySplit)} · R_PIT swap accuracy ${rm.rpit.swapAccuracy?.toFixed(3)}${ciText(rm.rpit.swapAccuracyCi95)}${splitText(rm.rpit.bySplit)} · mean |r(x,y,y)| ${rm.rpit.selfGapAbsMean?.toFixed(3)} (${rm.rp.heldoutPairs} held-out pairs)`,

@@ -258,8 +258,7 @@ export async function runExperiment(
 /** One held-out metric of a reward model on each split. */
 export interface HeldOutSplits {
   valid: number;
-  /** Absent for artifacts written before reward stages scored the test pairs. */
-  test?: number;
+  test: number;
 }
 
 type EvalStats = Record<string, number>;
@@ -269,19 +268,16 @@ type EvalStats = Record<string, number>;
  * pooled over both splits with each split weighted by its pairs: every metric is a per-pair mean.
  */
 function heldOut(
-  summary: { lastEval?: EvalStats; testEval?: EvalStats },
+  summary: { lastEval: EvalStats; testEval: EvalStats },
   nValid: number,
   nTest: number,
 ) {
-  const valid = summary.lastEval ?? {};
-  const test = summary.testEval;
-  const pairs = test ? nValid + nTest : nValid;
+  const { lastEval: valid, testEval: test } = summary;
+  const pairs = nValid + nTest;
   return {
     pairs,
-    value: (key: string) =>
-      test ? (valid[key]! * nValid + test[key]! * nTest) / pairs : valid[key]!,
-    bySplit: (key: string): HeldOutSplits =>
-      test ? { valid: valid[key]!, test: test[key]! } : { valid: valid[key]! },
+    value: (key: string) => (valid[key]! * nValid + test[key]! * nTest) / pairs,
+    bySplit: (key: string): HeldOutSplits => ({ valid: valid[key]!, test: test[key]! }),
   };
 }
 

@@ -113,14 +113,11 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
     rows: r.meanScores.map((m) => [m.system, m.judge, m.mean, ci(m.ci95, (x) => x.toFixed(3))]),
   };
   const rms = r.rewardModels;
-  // each split's own value beside the pooled one (older results hold valid only)
-  const splitRows = (model: string, metric: string, s?: HeldOutSplits): ReportTable['rows'] =>
-    s?.test === undefined
-      ? []
-      : [
-          [model, `${metric}, valid split only`, s.valid, '', ''],
-          [model, `${metric}, test split only`, s.test, '', ''],
-        ];
+  // each split's own value beside the pooled one
+  const splitRows = (model: string, metric: string, s: HeldOutSplits): ReportTable['rows'] => [
+    [model, `${metric}, valid split only`, s.valid, '', ''],
+    [model, `${metric}, test split only`, s.test, '', ''],
+  ];
   const accCi = (c: [number, number] | undefined) => (c ? ci(c, (x) => x.toFixed(3)) : '');
   const rmTable: ReportTable = {
     title: 'Reward models (held-out)',
