@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const tok = readTokenizer(run.dirs.tokenizer!);
   const splits = readSplits(run.dirs.tokenizer!);
   const xs = splits.valid.map((p) => p.prompt);
-  const evalT = config.improve.temperature;
+  const evalT = config.improve.responseTemperature;
   const prompts = splits.train.map((p) => policyPrompt(tok, p.prompt));
 
   // The oracle on R_P's scale: judge scores of the held-out pairs stretched to R_P's spread there.

@@ -107,15 +107,15 @@ function progressPrinter() {
 export function mainTable(r: Results): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`.padStart(7);
   const lines = [
-    `PIT on ${r.config.data.source === 'synthetic' ? 'the synthetic task' : r.config.data.source} (n = ${r.n}, profile ${r.profile}, seed ${r.seed}, ${r.backend})`,
+    `PIT on ${r.config.data.source === 'synthetic' ? 'the synthetic task' : r.config.data.source} (${r.prompts} test prompts × ${r.samples} draws of y_0, profile ${r.profile}, seed ${r.seed}, ${r.backend})`,
     '',
   ];
   lines.push(
-    `${'A'.padEnd(12)} ${'B'.padEnd(13)} ${'judge'.padEnd(9)} ${'win'.padStart(7)} ${'tie'.padStart(7)} ${'lose'.padStart(7)} ${'Δ'.padStart(7)}  95% CI`,
+    `${'A'.padEnd(12)} ${'B'.padEnd(13)} ${'judge'.padEnd(9)} ${'win'.padStart(7)} ${'tie'.padStart(7)} ${'lose'.padStart(7)} ${'Δ'.padStart(7)}  95% CI${' '.repeat(10)}win rate [95% CI]`,
   );
   for (const c of r.comparisons) {
     lines.push(
-      `${String(c.a).padEnd(12)} ${String(c.b).padEnd(13)} ${c.judge.padEnd(9)} ${pct(c.win)} ${pct(c.tie)} ${pct(c.lose)} ${pct(c.delta)}  [${pct(c.ci95[0]).trim()}, ${pct(c.ci95[1]).trim()}]`,
+      `${String(c.a).padEnd(12)} ${String(c.b).padEnd(13)} ${c.judge.padEnd(9)} ${pct(c.win)} ${pct(c.tie)} ${pct(c.lose)} ${pct(c.delta)}  ${`[${pct(c.ci95[0]).trim()}, ${pct(c.ci95[1]).trim()}]`.padEnd(16)}  ${c.winRate.toFixed(3)} [${c.winRateCi95[0].toFixed(3)}, ${c.winRateCi95[1].toFixed(3)}]`,
     );
   }
   lines.push('');

@@ -31,6 +31,12 @@ export interface BootstrapOptions {
   rng?: Rng;
   /** Name of the `runtime.rng` stream when `rng` is not given. Each caller has its own default. */
   label?: string;
+  /**
+   * Cluster of each row, for rows that are not independent (several samples of one prompt):
+   * resampling then draws whole clusters, so the interval reflects the number of clusters, not of
+   * rows. Clusters must be equally sized. @defaultValue every row its own cluster
+   */
+  groups?: ArrayLike<number>;
 }
 
 /** Mean of per-row scores with its percentile-bootstrap interval. */
@@ -89,30 +95,71 @@ export function percentileInterval(replicates: Float64Array, level = 0.95): [num
 }
 
 /**
+ * Rows of each cluster, in cluster order; throws unless `groups` labels each of the n rows and
+ * every cluster has the same size (so a resample of clusters always holds n rows).
+ */
+export function clusterRows(groups: ArrayLike<number>, n: number, fn: string): Int32Array[] {
+  if (groups.length !== n) {
+    throw new Error(
+      `${fn}: \`groups\` has ${groups.length} labels for ${n} rows; need one per row`,
+    );
+  }
+  const byLabel = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const g = groups[i]!;
+    if (!byLabel.has(g)) byLabel.set(g, []);
+    byLabel.get(g)!.push(i);
+  }
+  const clusters = [...byLabel.values()];
+  const size = clusters[0]?.length ?? 0;
+  const odd = clusters.findIndex((c) => c.length !== size);
+  if (odd >= 0) {
+    throw new Error(
+      `${fn}: cluster ${[...byLabel.keys()][odd]} has ${clusters[odd]!.length} rows but cluster ${[...byLabel.keys()][0]} has ${size}; clusters must be equally sized`,
+    );
+  }
+  return clusters.map((c) => Int32Array.from(c));
+}
+
+/**
  * Bootstrap replicates of a statistic over n rows. `statistic` receives the resampled row
- * indices (a reused buffer: read it, do not keep it) and returns one number.
+ * indices (a reused buffer of n entries: read it, do not keep it) and returns one number. With
+ * `groups`, whole clusters are drawn with replacement (the cluster bootstrap, Davison & Hinkley
+ * 1997 §3.8), since rows of one cluster are not independent draws.
  */
 export function bootstrapReplicates(
   n: number,
   statistic: (rows: Int32Array) => number,
   resamples: number,
   rng: Rng,
+  groups?: ArrayLike<number>,
 ): Float64Array {
   const rows = new Int32Array(n);
   const out = new Float64Array(resamples);
+  const clusters = groups ? clusterRows(groups, n, 'bootstrap') : undefined;
   for (let b = 0; b < resamples; b++) {
-    for (let i = 0; i < n; i++) rows[i] = rng.int(n);
+    if (clusters) {
+      let at = 0;
+      for (let c = 0; c < clusters.length; c++) {
+        const drawn = clusters[rng.int(clusters.length)]!;
+        rows.set(drawn, at);
+        at += drawn.length;
+      }
+    } else {
+      for (let i = 0; i < n; i++) rows[i] = rng.int(n);
+    }
     out[b] = statistic(rows);
   }
   return out;
 }
 
-/** Percentile-bootstrap CI of the mean of `values` (over rows, resampled with replacement). */
+/** Percentile-bootstrap CI of the mean of `values` (rows, or `groups`' clusters, resampled with replacement). */
 export function meanCiOf(
   values: Float64Array,
   resamples: number,
   level: number,
   rng: Rng,
+  groups?: ArrayLike<number>,
 ): [number, number] {
   const n = values.length;
   const reps = bootstrapReplicates(
@@ -124,6 +171,7 @@ export function meanCiOf(
     },
     resamples,
     rng,
+    groups,
   );
   return percentileInterval(reps, level);
 }
@@ -140,6 +188,6 @@ export function meanWithCi(scores: ArrayLike<number>, opts: BootstrapOptions = {
   const [resamples, level] = bootstrapSettings(opts, 'meanWithCi');
   let s = 0;
   for (const v of values) s += v;
-  const ci95 = meanCiOf(values, resamples, level, streamFor(opts, 'eval/mean'));
+  const ci95 = meanCiOf(values, resamples, level, streamFor(opts, 'eval/mean'), opts.groups);
   return { n: values.length, mean: s / values.length, ci95 };
 }

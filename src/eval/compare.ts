@@ -100,6 +100,7 @@ export function compare(
     },
     resamples,
     streamFor(opts, 'eval/compare'),
+    opts.groups,
   );
   const ci95 = percentileInterval(reps, level);
   return {

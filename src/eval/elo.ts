@@ -365,6 +365,7 @@ export function eloFromScores(
     },
     resamples,
     streamFor(opts, label),
+    opts.groups,
   );
   return {
     method,

@@ -24,6 +24,7 @@ import type { PipelineConfig } from './config';
 import {
   curriculumExperiment,
   type ExperimentContext,
+  evaluationRows,
   type Generations,
   generateSystems,
   iterationsExperiment,
@@ -48,7 +49,7 @@ export type ExperimentName = keyof typeof EXPERIMENTS;
 /** RLHF's effect on M_P under one judge. */
 export interface RlhfRow {
   judge: string;
-  /** Sampling temperature of both policies: the main table's, then PPO's rollout temperature. */
+  /** Sampling temperature of both policies: y_0's (`improve.responseTemperature`), then PPO's rollout temperature. */
   temperature: number;
   sft: MeanCi;
   rl: MeanCi;
@@ -67,7 +68,7 @@ const writeJson = (dir: string, file: string, value: unknown) =>
  */
 interface Shared {
   e: ExperimentContext;
-  test: Array<{ chosen: string; rejected: string }>;
+  test: Array<{ prompt: string; chosen: string; rejected: string }>;
   synthetic: boolean;
   /** The responses `exp_main` generated (absent in `exp_main` itself). */
   g?: Generations;
@@ -95,7 +96,10 @@ function experimentStage(
       const rmJudge: Judge = { name: 'judge_rm', score: (x, y) => scoreRp(judgeRm, tok, x, y) };
       const e: ExperimentContext = {
         tok,
-        xs: test.map((p) => p.prompt),
+        ...evaluationRows(
+          test.map((p) => p.prompt),
+          ctx.config.improve.samples,
+        ),
         judges: splits.synthetic ? [oracleJudge, rmJudge] : [rmJudge],
         config: ctx.config.improve,
         rng: (label) => runtime.rng(`eval/${label}`),
@@ -221,15 +225,16 @@ export function experimentStages(): StageDef<PipelineConfig>[] {
           compareRlhf(m.sft!, m.rl!, g!.original, e, ctx.config.rlhf.temperature),
         );
         const lead = e.judges[0]!;
+        const prompts = test.map((p) => p.prompt);
         main.distributions.y_w = Array.from(
           await lead.score(
-            e.xs,
+            prompts,
             test.map((p) => p.chosen),
           ),
         );
         main.distributions.y_l = Array.from(
           await lead.score(
-            e.xs,
+            prompts,
             test.map((p) => p.rejected),
           ),
         );
@@ -259,7 +264,7 @@ async function compareRlhf(
   e: ExperimentContext,
   rolloutTemperature: number,
 ): Promise<RlhfRow[]> {
-  const { temperature, maxNewTokens, bootstrap } = e.config;
+  const { responseTemperature: temperature, maxNewTokens, bootstrap } = e.config;
   const sampled = (model: Gpt, t: number, label: string) =>
     respond(model, e.tok, e.xs, { temperature: t, maxNewTokens, rng: e.rng(label) });
   const settings: Array<{ t: number; ySft: string[]; yRl: string[]; tag: string }> = [
@@ -280,6 +285,7 @@ async function compareRlhf(
       const boot = (k: string) => ({
         resamples: bootstrap,
         rng: e.rng(`rlhf/${judge.name}${tag}/${k}`),
+        ...(e.groups ? { groups: e.groups } : {}),
       });
       rows.push({
         judge: judge.name,

@@ -6,8 +6,9 @@
  * together or apart gives the same numbers.
  *
  * Choices that are ours (the paper does not pin them down):
- * - every system starts from the same y_0 ~ M_P^RL (sampled once at the main temperature), so
- *   differences come from the improvement step alone;
+ * - every system starts from the same y_0 ~ M_P^RL (sampled at `responseTemperature`, `samples`
+ *   draws per prompt), so differences come from the improvement step alone, which samples at
+ *   `temperature`;
  * - the main table compares after one improvement step (one critique→refine round for
  *   Self-Refine), and best-of-N uses N = T + 1 = 2 samples of M_P^RL ranked by R_P: the same
  *   number of generations as y_0 plus one improvement;
@@ -57,7 +58,12 @@ export interface ScoreRow extends MeanCi {
 }
 
 export interface EvalResults {
+  /** Rows judged per system: `prompts` × `samples`. */
   n: number;
+  /** Test prompts, the unit every interval resamples. */
+  prompts: number;
+  /** Draws of y_0 per prompt. */
+  samples: number;
   comparisons: ComparisonRow[];
   meanScores: ScoreRow[];
   temperatureSweep: Array<
@@ -96,7 +102,10 @@ async function scoresOf(judge: Judge, xs: string[], ys: string[]): Promise<numbe
 /** Shared settings of the experiment functions. */
 export interface ExperimentContext {
   tok: Tokenizer;
+  /** One row per (prompt, draw of y_0): the test prompts repeated `config.samples` times. */
   xs: string[];
+  /** Prompt of each row when prompts repeat: every interval resamples prompts, not rows. */
+  groups?: Int32Array;
   judges: Judge[];
   config: PipelineConfig['improve'];
   rng: (label: string) => Rng;
@@ -110,7 +119,17 @@ const genOptions = (e: ExperimentContext, label: string, temperature = e.config.
 const bootOptions = (e: ExperimentContext, label: string) => ({
   resamples: e.config.bootstrap,
   rng: e.rng(`bootstrap/${label}`),
+  ...(e.groups ? { groups: e.groups } : {}),
 });
+
+/** The evaluation rows: each prompt `samples` times (draw-major), with its prompt index. */
+export function evaluationRows(
+  prompts: readonly string[],
+  samples: number,
+): { xs: string[]; groups: Int32Array } {
+  const xs = Array.from({ length: samples }, () => prompts).flat();
+  return { xs, groups: Int32Array.from(xs, (_, i) => i % prompts.length) };
+}
 
 /** Every system's responses to the test prompts, all starting from one y_0 ~ M_P^RL. */
 export interface Generations {
@@ -131,8 +150,9 @@ export function generateSystems(
   const { tok, xs } = e;
   const T = e.config.iterations;
   progress(0.05, 'original responses');
-  const original = respond(models.policy, tok, xs, genOptions(e, 'original'));
-  const resample = respond(models.policy, tok, xs, genOptions(e, 'resample'));
+  const yT = e.config.responseTemperature;
+  const original = respond(models.policy, tok, xs, genOptions(e, 'original', yT));
+  const resample = respond(models.policy, tok, xs, genOptions(e, 'resample', yT));
   const rpA = scoreRp(models.rp, tok, xs, original);
   const rpB = scoreRp(models.rp, tok, xs, resample);
   const bestOfN = original.map((y, i) => (rpB[i]! > rpA[i]! ? resample[i]! : y));
@@ -177,7 +197,7 @@ function mainSystems(g: Generations): Partial<Record<System, string[]>> {
 
 export type MainResults = Pick<
   EvalResults,
-  'n' | 'comparisons' | 'meanScores' | 'examples' | 'distributions'
+  'n' | 'prompts' | 'samples' | 'comparisons' | 'meanScores' | 'examples' | 'distributions'
 >;
 
 /** The main table: every system against y_0 and PIT against each baseline, under every judge. */
@@ -216,8 +236,11 @@ export async function mainExperiment(g: Generations, e: ExperimentContext): Prom
       });
   }
   const o = scored[judges[0]!.name]!;
+  const prompts = e.groups ? new Set(e.groups).size : xs.length;
   return {
     n: xs.length,
+    prompts,
+    samples: xs.length / prompts,
     comparisons,
     meanScores,
     examples: xs.slice(0, 8).map((x, i) => ({
@@ -337,6 +360,7 @@ export async function iterationsExperiment(
       }
     }
     const r = eloFromScores(players, {
+      ...bootOptions(e, ''),
       resamples: Math.min(e.config.bootstrap, 200),
       rng: e.rng(`elo/${judge.name}`),
     });
@@ -349,13 +373,19 @@ export async function iterationsExperiment(
 export async function runExperiments(
   models: EvalModels,
   tok: Tokenizer,
-  xs: string[],
+  prompts: string[],
   judges: Judge[],
   config: PipelineConfig['improve'],
   rng: (label: string) => Rng,
   progress: (fraction: number, detail: string) => void = () => {},
 ): Promise<EvalResults> {
-  const e: ExperimentContext = { tok, xs, judges, config, rng };
+  const e: ExperimentContext = {
+    tok,
+    ...evaluationRows(prompts, config.samples),
+    judges,
+    config,
+    rng,
+  };
   const g = generateSystems(models, e, (f, d) => progress(0.5 * f, d));
   progress(0.55, 'main table');
   const main = await mainExperiment(g, e);

@@ -170,6 +170,8 @@ function stageConfigs(config: PipelineConfig): Record<string, unknown> {
   } = config;
   const c = (...parts: unknown[]) => parts;
   const { rounds: _rounds, ...ablation } = pitRl; // the ablations fix their own rounds
+  const { temperature, responseTemperature, maxNewTokens } = improve;
+  const checkSampling = [temperature, responseTemperature, maxNewTokens];
   return {
     data: c(data),
     tokenizer: c(model.vocabSize, model.blockSize),
@@ -180,10 +182,10 @@ function stageConfigs(config: PipelineConfig): Record<string, unknown> {
     rm_rpit: c(gapReward),
     judge_rm: c(judgeModel, judge),
     rl_mp: c(rlhf),
-    // The held-out check samples at the inference temperature and length.
-    pit_rl: c(pitRl, improve.temperature, improve.maxNewTokens),
-    pit_rl_r0: c(ablation, improve.temperature, improve.maxNewTokens),
-    pit_rl_r1: c(ablation, improve.temperature, improve.maxNewTokens),
+    // The held-out check samples y_0 and the improver as the evaluation does.
+    pit_rl: c(pitRl, checkSampling),
+    pit_rl_r0: c(ablation, checkSampling),
+    pit_rl_r1: c(ablation, checkSampling),
     exp_main: c(improve, data.evalSize),
     exp_temperature: c(improve, data.evalSize),
     exp_curriculum: c(improve, data.evalSize),

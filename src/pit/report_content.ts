@@ -77,7 +77,8 @@ const withScore = (text: string, score: number | null | undefined) =>
 
 export function buildReport(r: Results, dirOf: (stage: string) => string): string {
   const cmpTable: ReportTable = {
-    title: 'Main table: pairwise comparisons (Δ = win − lose, 95% bootstrap CI over prompts)',
+    title:
+      'Main table: pairwise comparisons (Δ = win − lose, 95% bootstrap CI over prompts; n counts prompts × draws of y_0)',
     columns: ['A', 'B', 'judge', 'n', 'win', 'tie', 'lose', 'Δ', '95% CI', 'win rate', '95% CI'],
     rows: r.comparisons.map((c) => [
       c.a,
@@ -264,7 +265,7 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
       (r.config.data.source === 'synthetic'
         ? 'the synthetic task'
         : path.basename(r.config.data.source)),
-    `profile ${r.profile} · seed ${r.seed} · backend ${r.backend} · pitlab ${r.versions.pitlab} · tfjs ${r.versions.tfjs} · n = ${r.n}`,
+    `profile ${r.profile} · seed ${r.seed} · backend ${r.backend} · pitlab ${r.versions.pitlab} · tfjs ${r.versions.tfjs} · ${r.prompts} test prompts × ${r.samples} draws of y_0`,
     sections,
   );
 }

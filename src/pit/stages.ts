@@ -506,7 +506,7 @@ function pitRlStage(name: string, rounds: number[] | undefined): StageDef<Pipeli
 
 /**
  * PIT RL's held-out check: the improver, applied once at the inference temperature to M_P^RL's
- * responses on validation prompts, scored by R_P's improvement R_P(x, y') − R_P(x, y_0). R_P is
+ * responses (sampled as the evaluation samples y_0) on validation prompts, scored by R_P's improvement R_P(x, y') − R_P(x, y_0). R_P is
  * not the reward being optimised (R_PIT is), so a policy that games R_PIT does not score here by
  * construction. The y_0 are sampled once; each check re-seeds its sampler, so equal weights give
  * equal scores (and a resumed run selects as an uninterrupted one).
@@ -519,10 +519,10 @@ function heldOutImprovement(
   pairs: readonly Pair[],
   ctx: Ctx,
 ): () => number {
-  const { temperature, maxNewTokens } = ctx.config.improve;
+  const { temperature, responseTemperature, maxNewTokens } = ctx.config.improve;
   const xs = pairs.slice(0, ctx.config.pitRl.validationSize).map((p) => p.prompt);
   const y0 = respond(sampler, tok, xs, {
-    temperature,
+    temperature: responseTemperature,
     maxNewTokens,
     rng: runtime.rng('pit_rl.validate.y0'),
   });

@@ -1,7 +1,7 @@
 /** Quantiles, percentile intervals and the mean with its bootstrap CI. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { meanWithCi, percentileInterval, quantile } from '../../src/eval';
+import { compare, meanWithCi, percentileInterval, quantile } from '../../src/eval';
 import { Rng } from '../../src/runtime';
 
 test('quantile interpolates between order statistics (Hyndman–Fan type 7)', () => {
@@ -57,6 +57,38 @@ test('level and bad input', () => {
   assert.ok(w50[1] - w50[0] < w95[1] - w95[0]);
   assert.throws(() => meanWithCi([]), /`scores` is empty/);
   assert.throws(() => meanWithCi([1], { level: 1 }), /`level`/);
+});
+
+test('groups resample whole clusters: K copies of a row count as one row', () => {
+  // Cluster c's K rows all equal means[c], so drawing clusters is drawing the cluster means: the
+  // same stream must give the same interval as the unclustered bootstrap of the means.
+  const means = Array.from({ length: 40 }, (_, c) => Math.sin(c) ** 2);
+  const K = 4;
+  const rows = Array.from({ length: means.length * K }, (_, i) => means[i % means.length]!);
+  const groups = rows.map((_, i) => i % means.length);
+  const clustered = meanWithCi(rows, { groups, rng: new Rng(3) });
+  const plain = meanWithCi(means, { rng: new Rng(3) }).ci95;
+  for (const k of [0, 1]) assert.ok(Math.abs(clustered.ci95[k]! - plain[k]!) < 1e-12);
+  assert.is(clustered.n, rows.length);
+  // Treating the copies as independent rows would narrow the interval about √K-fold.
+  const naive = meanWithCi(rows, { rng: new Rng(3) });
+  const width = (ci: [number, number]) => ci[1] - ci[0];
+  assert.ok(width(naive.ci95) < 0.7 * width(clustered.ci95), `${naive.ci95} vs ${clustered.ci95}`);
+  // compare() takes the same option.
+  const cmp = compare(
+    rows,
+    rows.map((v) => v - 0.1 * Math.sign(v - 0.5)),
+    { groups, rng: new Rng(1) },
+  );
+  assert.ok(cmp.ci95[0] <= cmp.delta && cmp.delta <= cmp.ci95[1]);
+});
+
+test('groups must label every row and be equally sized', () => {
+  assert.throws(() => meanWithCi([1, 2, 3], { groups: [0, 1] }), /2 labels for 3 rows/);
+  assert.throws(
+    () => meanWithCi([1, 2, 3], { groups: [0, 0, 1] }),
+    /cluster 1 has 1 rows but cluster 0 has 2/,
+  );
 });
 
 test.run();

@@ -65,12 +65,17 @@ function checkSchema(r: Results): void {
     assert.type(s.seconds, 'number');
     assert.type(s.cached, 'boolean');
   }
-  // RLHF is compared at the main table's temperature and at PPO's rollout temperature, per judge
+  // RLHF is compared at y_0's temperature and at PPO's rollout temperature, per judge
   const rlhfAt = (t: number) =>
     r.rlhf.filter((row) => row.temperature === t).map((row) => row.judge);
-  assert.equal(rlhfAt(r.config.improve.temperature), r.judges);
+  assert.equal(rlhfAt(r.config.improve.responseTemperature), r.judges);
   assert.equal(rlhfAt(r.config.rlhf.temperature), r.judges);
-  assert.ok(r.config.improve.temperature !== r.config.rlhf.temperature, 'smoke samples both');
+  assert.ok(r.config.improve.responseTemperature !== r.config.rlhf.temperature, 'smoke: both');
+  // every test prompt is judged with `samples` draws of y_0, and every comparison sees them all
+  assert.is(r.prompts, r.config.data.evalSize);
+  assert.ok(r.samples > 1, 'smoke draws y_0 more than once per prompt');
+  assert.is(r.n, r.prompts * r.samples);
+  for (const c of [...r.comparisons, ...r.rlhf.map((row) => row.rlVsSft)]) assert.is(c.n, r.n);
   for (const row of r.rlhf) {
     assert.ok(Math.abs(row.rlVsSft.delta - (row.rlVsSft.win - row.rlVsSft.lose)) < 1e-9);
   }
@@ -124,6 +129,10 @@ test('bad configuration fails before any work, naming the key', () => {
     /'sft\.steps' must be a positive integer/,
   );
   assert.throws(() => resolvePipelineConfig('smoke', { pitRl: { rounds: [2] } }), /pitRl\.rounds/);
+  assert.throws(
+    () => resolvePipelineConfig('smoke', { improve: { samples: 0 } }),
+    /'improve\.samples' must be a positive integer, got 0/,
+  );
   assert.throws(
     () => resolvePipelineConfig('smoke', { reward: { pooling: 'mean' } }),
     /'reward\.pooling' must be one of eos, tokens, eos\+loglik, got 'mean'/,
