@@ -4,7 +4,7 @@
  * stage and what depends on it.
  *
  * Sizes are our own (the paper gives no hyperparameters): `default` fits the whole pipeline in
- * about 20 minutes on a 2-core CPU, `smoke` in about a minute for CI, `full` is sized for a GPU.
+ * about 25 minutes on a 2-core CPU, `smoke` in about a minute for CI, `full` is sized for a GPU.
  */
 import { type GptConfig, REWARD_POOLINGS, type RewardPooling } from '../models';
 
@@ -210,10 +210,10 @@ const DEFAULT: PipelineConfig = {
     patience: 2,
     validationSize: 128,
   },
-  // The improver samples at 0.2, the best of 0.05–0.3 for both M_PIT^SFT and M_PIT^RL on the
-  // validation prompts (scripts/improver-temperature.ts); M_P^RL itself gains nothing from a
-  // lower temperature. Four draws of y_0 per prompt narrow the main Δ's interval from about ±10
-  // points (one draw) to about ±5.
+  // The improvers sample at 0.2: on the validation prompts (scripts/improver-temperature.ts)
+  // 0.1–0.2 improve M_P^RL's responses most for both M_PIT^SFT and M_PIT^RL, 0.4 within noise of
+  // nothing; M_P^RL itself gains nothing from a lower temperature. Four draws of y_0 per prompt
+  // narrow the main Δ's interval from about ±10 points (one draw) to about ±5.
   improve: {
     iterations: 5,
     temperature: 0.2,
