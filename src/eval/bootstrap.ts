@@ -110,12 +110,12 @@ export function clusterRows(groups: ArrayLike<number>, n: number, fn: string): I
     if (!byLabel.has(g)) byLabel.set(g, []);
     byLabel.get(g)!.push(i);
   }
-  const clusters = [...byLabel.values()];
+  const [labels, clusters] = [[...byLabel.keys()], [...byLabel.values()]];
   const size = clusters[0]?.length ?? 0;
   const odd = clusters.findIndex((c) => c.length !== size);
   if (odd >= 0) {
     throw new Error(
-      `${fn}: cluster ${[...byLabel.keys()][odd]} has ${clusters[odd]!.length} rows but cluster ${[...byLabel.keys()][0]} has ${size}; clusters must be equally sized`,
+      `${fn}: cluster ${labels[odd]} has ${clusters[odd]!.length} rows but cluster ${labels[0]} has ${size}; clusters must be equally sized`,
     );
   }
   return clusters.map((c) => Int32Array.from(c));

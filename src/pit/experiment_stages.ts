@@ -285,7 +285,7 @@ async function compareRlhf(
       const boot = (k: string) => ({
         resamples: bootstrap,
         rng: e.rng(`rlhf/${judge.name}${tag}/${k}`),
-        ...(e.groups ? { groups: e.groups } : {}),
+        groups: e.groups,
       });
       rows.push({
         judge: judge.name,

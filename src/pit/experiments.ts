@@ -104,8 +104,8 @@ export interface ExperimentContext {
   tok: Tokenizer;
   /** One row per (prompt, draw of y_0): the test prompts repeated `config.samples` times. */
   xs: string[];
-  /** Prompt of each row when prompts repeat: every interval resamples prompts, not rows. */
-  groups?: Int32Array;
+  /** Prompt of each row: every interval resamples prompts, not rows (see `evaluationRows`). */
+  groups: Int32Array;
   judges: Judge[];
   config: PipelineConfig['improve'];
   rng: (label: string) => Rng;
@@ -119,7 +119,7 @@ const genOptions = (e: ExperimentContext, label: string, temperature = e.config.
 const bootOptions = (e: ExperimentContext, label: string) => ({
   resamples: e.config.bootstrap,
   rng: e.rng(`bootstrap/${label}`),
-  ...(e.groups ? { groups: e.groups } : {}),
+  groups: e.groups,
 });
 
 /** The evaluation rows: each prompt `samples` times (draw-major), with its prompt index. */
@@ -236,11 +236,10 @@ export async function mainExperiment(g: Generations, e: ExperimentContext): Prom
       });
   }
   const o = scored[judges[0]!.name]!;
-  const prompts = e.groups ? new Set(e.groups).size : xs.length;
   return {
     n: xs.length,
-    prompts,
-    samples: xs.length / prompts,
+    prompts: xs.length / e.config.samples,
+    samples: e.config.samples,
     comparisons,
     meanScores,
     examples: xs.slice(0, 8).map((x, i) => ({
@@ -360,9 +359,9 @@ export async function iterationsExperiment(
       }
     }
     const r = eloFromScores(players, {
-      ...bootOptions(e, ''),
       resamples: Math.min(e.config.bootstrap, 200),
       rng: e.rng(`elo/${judge.name}`),
+      groups: e.groups,
     });
     elo.push({ judge: judge.name, players: r.players, rating: r.rating, ci95: r.ci95 });
   }
