@@ -132,6 +132,17 @@ export function mainTable(r: Results): string {
     '',
     `R_P held-out accuracy ${rm.rp.heldoutAccuracy?.toFixed(3)}${ciText(rm.rp.heldoutAccuracyCi95)}${splitText(rm.rp.bySplit)} · R_PIT swap accuracy ${rm.rpit.swapAccuracy?.toFixed(3)}${ciText(rm.rpit.swapAccuracyCi95)}${splitText(rm.rpit.bySplit)} · mean |r(x,y,y)| ${rm.rpit.selfGapAbsMean?.toFixed(3)} (${rm.rp.heldoutPairs} held-out pairs)`,
   );
+  const ag = r.rewardAgreement;
+  if (ag) {
+    lines.push(
+      `On PIT's edits (${ag.rpit.edits} test rows ${ag.judge} scored differently): R_PIT agrees ${ag.rpit.accuracy?.toFixed(3)}${ciText(ag.rpit.ci95)} · R_P agrees ${ag.rp.accuracy?.toFixed(3)}${ciText(ag.rp.ci95)}`,
+    );
+  }
+  for (const round of r.pitRl?.rounds ?? []) {
+    lines.push(
+      `PIT RL round ${round.round}: kept update ${round.keptUpdate ?? '–'} of ${round.updates}${round.stoppedEarly ? ' (stopped early)' : ''}`,
+    );
+  }
   return lines.join('\n');
 }
 

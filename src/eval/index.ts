@@ -1,4 +1,5 @@
 /** Judges and statistics: pairwise win rates, means and ELO ratings with bootstrap CIs. */
+export * from './agreement';
 export * from './bootstrap';
 export * from './compare';
 export * from './elo';

@@ -104,6 +104,11 @@ export interface PipelineConfig {
     validateEvery: number;
     /** Checks in a row without a new best that end a round early (0 = never). */
     patience: number;
+    /**
+     * A checked policy replaces the kept one only when its per-prompt improvement beats the kept
+     * one's by more than this many standard errors of the paired difference (0 = any gain).
+     */
+    selectionMargin: number;
     /** Validation prompts used by the check. */
     validationSize: number;
   };
@@ -176,6 +181,7 @@ const SMOKE: PipelineConfig = {
     rounds: [0, 1],
     validateEvery: 1,
     patience: 0,
+    selectionMargin: 0,
     validationSize: 32,
   },
   improve: {
@@ -208,6 +214,10 @@ const DEFAULT: PipelineConfig = {
     rounds: [0, 1],
     validateEvery: 4,
     patience: 2,
+    // R_P ranks the improver's own edits of M_P^RL's responses at about chance (results.json's
+    // rewardAgreement), so the best of several checks is mostly the luckiest: a policy is kept
+    // only when its gain over the kept one stands two standard errors clear.
+    selectionMargin: 2,
     validationSize: 128,
   },
   // The improvers sample at 0.2: on the validation prompts (scripts/improver-temperature.ts)
@@ -242,6 +252,7 @@ const FULL: PipelineConfig = {
     rounds: [0, 1],
     validateEvery: 20,
     patience: 3,
+    selectionMargin: 2,
     validationSize: 199,
   },
 };
@@ -317,6 +328,11 @@ function validate(c: PipelineConfig): void {
     if (!Number.isInteger(value) || value < 1) {
       throw new Error(`Config key '${key}' must be a positive integer, got ${value}`);
     }
+  }
+  if (!(Number.isFinite(c.pitRl.selectionMargin) && c.pitRl.selectionMargin >= 0)) {
+    throw new Error(
+      `Config key 'pitRl.selectionMargin' must be a finite number ≥ 0, got ${c.pitRl.selectionMargin}`,
+    );
   }
   if (c.pitRl.rounds.length === 0 || c.pitRl.rounds.some((r) => r !== 0 && r !== 1)) {
     throw new Error(

@@ -19,6 +19,8 @@ import type { Tokenizer } from '../data';
 import {
   type Comparison,
   compare,
+  type EditAgreement,
+  editAgreement,
   eloFromScores,
   type Judge,
   type MeanCi,
@@ -93,6 +95,12 @@ export interface EvalResults {
   }>;
   /** Responses behind Figure 2 (reward distributions). */
   distributions: Record<string, number[]>;
+  /**
+   * The reward models against the lead judge on PIT's own first step (y_0 → y_1, test rows):
+   * R_PIT(x, y_1, y_0) and R_P(x, y_1) − R_P(x, y_0) should have the sign of the judge's change.
+   * PIT RL optimises R_PIT and selects with R_P on exactly such edits.
+   */
+  rewardAgreement: { judge: string; rpit: EditAgreement; rp: EditAgreement };
 }
 
 async function scoresOf(judge: Judge, xs: string[], ys: string[]): Promise<number[]> {
@@ -140,6 +148,8 @@ export interface Generations {
   /** PIT's trajectory t = 0..T under the fixed rule, plus the gap rule's stops. */
   pit: ImproveTrace;
   selfRefine?: SelfRefineTrace;
+  /** R_P of y_0 and of PIT's first step: R_P's own view of that edit. */
+  rpScores: { original: number[]; pit: number[] };
 }
 
 export function generateSystems(
@@ -173,6 +183,7 @@ export function generateSystems(
   const selfRefineTrace = models.selfRefine
     ? selfRefine(models.selfRefine, tok, xs, original, T, genOptions(e, 'self_refine'))
     : undefined;
+  const rpPit = scoreRp(models.rp, tok, xs, pit.ys[1]!);
   return {
     original,
     resample,
@@ -180,6 +191,7 @@ export function generateSystems(
     sftImproved,
     pit,
     ...(selfRefineTrace ? { selfRefine: selfRefineTrace } : {}),
+    rpScores: { original: Array.from(rpA), pit: Array.from(rpPit) },
   };
 }
 
@@ -197,7 +209,14 @@ function mainSystems(g: Generations): Partial<Record<System, string[]>> {
 
 export type MainResults = Pick<
   EvalResults,
-  'n' | 'prompts' | 'samples' | 'comparisons' | 'meanScores' | 'examples' | 'distributions'
+  | 'n'
+  | 'prompts'
+  | 'samples'
+  | 'comparisons'
+  | 'meanScores'
+  | 'examples'
+  | 'distributions'
+  | 'rewardAgreement'
 >;
 
 /** The main table: every system against y_0 and PIT against each baseline, under every judge. */
@@ -254,6 +273,15 @@ export async function mainExperiment(g: Generations, e: ExperimentContext): Prom
       },
     })),
     distributions: { original: o.original!, pit: o.pit! },
+    rewardAgreement: {
+      judge: judges[0]!.name,
+      rpit: editAgreement(o.original!, o.pit!, g.pit.gaps[0]!),
+      rp: editAgreement(
+        o.original!,
+        o.pit!,
+        g.rpScores.pit.map((v, i) => v - g.rpScores.original[i]!),
+      ),
+    },
   };
 }
 

@@ -22,7 +22,7 @@ import {
 import type { EvalResults } from './experiments';
 import { type GraphNode, inProcess, planGraph, runGraph, type StageDef } from './graph';
 import { buildReport } from './report_content';
-import { pitStages, readSplits } from './stages';
+import { type PitRlSummary, pitStages, readSplits } from './stages';
 import { workerExecutor } from './workers';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -117,6 +117,8 @@ export interface Results extends EvalResults {
       heldoutPairs: number;
     };
   };
+  /** PIT RL's held-out selection: which update each curriculum round kept. */
+  pitRl: PitRlSummary;
 }
 
 /**
@@ -334,6 +336,7 @@ export async function runPipeline(options: RunOptions = {}): Promise<PipelineRun
         heldoutPairs: splits.test.length,
       },
     },
+    pitRl: summary('pit_rl') as PitRlSummary,
     ...evalJson,
   };
   const key = nodes.find((n) => n.name === 'evaluate')!.key.slice(0, 8);

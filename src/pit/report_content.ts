@@ -148,6 +148,21 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
         accCi(rms.judge.heldoutAccuracyCi95),
         rms.judge.heldoutPairs,
       ],
+      // the same models on PIT's own edits of M_P^RL's responses (test rows the judge changed)
+      [
+        'R_PIT',
+        `agreement with ${r.rewardAgreement.judge} on PIT's edits`,
+        r.rewardAgreement.rpit.accuracy,
+        accCi(r.rewardAgreement.rpit.ci95),
+        r.rewardAgreement.rpit.edits,
+      ],
+      [
+        'R_P',
+        `agreement with ${r.rewardAgreement.judge} on PIT's edits`,
+        r.rewardAgreement.rp.accuracy,
+        accCi(r.rewardAgreement.rp.ci95),
+        r.rewardAgreement.rp.edits,
+      ],
     ],
   };
   const stageTable: ReportTable = {

@@ -445,6 +445,21 @@ function rewardStage(name: 'rm_rp' | 'rm_rpit', kind: 'rp' | 'rpit'): StageDef<P
   };
 }
 
+/** What `pit_rl` (and its ablations) record beside the model: each round's held-out selection. */
+export interface PitRlSummary {
+  rounds: Array<{
+    /** 0: y_ref = y_l; 1: y_ref ~ M_P^RL. */
+    round: number;
+    /** PPO updates run (fewer than configured when patience ended the round). */
+    updates: number;
+    /** The update whose policy the round kept (0 = the policy it started from). */
+    keptUpdate?: number;
+    /** The kept policy's mean held-out score. */
+    heldoutScore?: number;
+    stoppedEarly?: boolean;
+  }>;
+}
+
 function pitRlStage(name: string, rounds: number[] | undefined): StageDef<PipelineConfig> {
   return {
     name,
@@ -460,7 +475,8 @@ function pitRlStage(name: string, rounds: number[] | undefined): StageDef<Pipeli
       const rp = loadReward(ctx.inputs.rp!);
       const critic = ValueModel.fromTrunk(rpit);
       const p = ctx.config.pitRl;
-      const curriculum = (rounds ?? p.rounds).map((r) => ({
+      const curriculumRounds = rounds ?? p.rounds;
+      const curriculum = curriculumRounds.map((r) => ({
         reference: r === 0 ? ('data' as const) : ('policy' as const),
         updates: p.iterations,
       }));
@@ -477,7 +493,7 @@ function pitRlStage(name: string, rounds: number[] | undefined): StageDef<Pipeli
           ys.map(text),
           refs.map(text),
         );
-      await trainPitRl(
+      const trained = await trainPitRl(
         { policy, ref, critic, sampler },
         data,
         gap,
@@ -488,6 +504,7 @@ function pitRlStage(name: string, rounds: number[] | undefined): StageDef<Pipeli
             totalUpdates: undefined,
             validateEvery: p.validateEvery,
             patience: p.patience,
+            selectionMargin: p.selectionMargin,
           },
         },
         {
@@ -499,6 +516,15 @@ function pitRlStage(name: string, rounds: number[] | undefined): StageDef<Pipeli
       );
       keepMetrics(ctx);
       saveGpt(path.join(ctx.outDir, 'model.safetensors'), policy);
+      writeJson(ctx.outDir, 'summary.json', {
+        rounds: trained.map((r, i) => ({
+          round: curriculumRounds[i]!,
+          updates: r.updates,
+          keptUpdate: r.best?.update,
+          heldoutScore: r.best?.score,
+          stoppedEarly: r.stoppedEarly,
+        })),
+      } satisfies PitRlSummary);
       for (const m of [policy, ref, sampler, rpit, rp, critic]) m.dispose();
     },
   };
@@ -518,7 +544,7 @@ function heldOutImprovement(
   tok: Tokenizer,
   pairs: readonly Pair[],
   ctx: Ctx,
-): () => number {
+): () => Float32Array {
   const { temperature, responseTemperature, maxNewTokens } = ctx.config.improve;
   const xs = pairs.slice(0, ctx.config.pitRl.validationSize).map((p) => p.prompt);
   const y0 = respond(sampler, tok, xs, {
@@ -534,8 +560,6 @@ function heldOutImprovement(
       rng: runtime.rng('pit_rl.validate.y1'),
     });
     const after = scoreRp(rp, tok, xs, y1);
-    let sum = 0;
-    for (let i = 0; i < xs.length; i++) sum += after[i]! - base[i]!;
-    return sum / Math.max(1, xs.length);
+    return after.map((v, i) => v - base[i]!);
   };
 }

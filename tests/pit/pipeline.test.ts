@@ -113,6 +113,20 @@ function checkSchema(r: Results): void {
     [...Array(r.config.improve.iterations + 1).keys()],
   );
   assert.ok(r.iterations.some((i) => i.rule === 'gap'));
+  // the reward models on PIT's own edits: every test row the lead judge scored differently
+  const { original, pit } = r.distributions;
+  const edits = original!.filter((v, i) => Math.abs(v - pit![i]!) > 1e-6).length;
+  assert.is(r.rewardAgreement.judge, r.judges[0]);
+  for (const a of [r.rewardAgreement.rpit, r.rewardAgreement.rp]) {
+    assert.is(a.edits, edits);
+    if (edits > 0) assert.ok(a.ci95![0] <= a.accuracy && a.accuracy <= a.ci95![1]);
+  }
+  // PIT RL records which update each curriculum round kept
+  assert.equal(
+    r.pitRl.rounds.map((x) => x.round),
+    r.config.pitRl.rounds,
+  );
+  for (const x of r.pitRl.rounds) assert.ok(x.keptUpdate! >= 0 && x.keptUpdate! <= x.updates);
 }
 
 test('bad configuration fails before any work, naming the key', () => {
@@ -129,6 +143,10 @@ test('bad configuration fails before any work, naming the key', () => {
     /'sft\.steps' must be a positive integer/,
   );
   assert.throws(() => resolvePipelineConfig('smoke', { pitRl: { rounds: [2] } }), /pitRl\.rounds/);
+  assert.throws(
+    () => resolvePipelineConfig('smoke', { pitRl: { selectionMargin: -1 } }),
+    /'pitRl\.selectionMargin' must be a finite number ≥ 0, got -1/,
+  );
   assert.throws(
     () => resolvePipelineConfig('smoke', { improve: { samples: 0 } }),
     /'improve\.samples' must be a positive integer, got 0/,

@@ -12,6 +12,7 @@ import { Gpt, sequenceLogProbs } from '../../src/models';
 import { runtime } from '../../src/runtime';
 import { latestStageCheckpoint, NonFiniteError, readMetrics } from '../../src/train';
 import {
+  beatsKept,
   clippedPolicyLoss,
   clippedValueLoss,
   entropyFromLogits,
@@ -330,6 +331,46 @@ test('held-out selection: the best-scoring policy is kept; patience stops a run 
   }).catch((e: Error) => e);
   assert.match(String(refused), /validateEvery is 2 but no validate function/);
   disposeAll(agreed);
+});
+
+test('beatsKept: a paired gain must clear the margin in standard errors', () => {
+  const kept = [0, 0, 0, 0, 0, 0, 0, 0];
+  const noisy = [1, -1, 1.2, -0.8, 1, -1, 1, -0.9]; // mean gain 0.0625, SE ≈ 0.37
+  const clear = [1, 0.9, 1.1, 1, 0.8, 1.2, 1, 1]; // mean gain 1, SE ≈ 0.04
+  assert.ok(beatsKept(noisy, kept, 0), 'margin 0: any higher mean');
+  assert.not.ok(beatsKept(noisy, kept, 2), 'a gain inside the noise is not kept');
+  assert.ok(beatsKept(clear, kept, 2));
+  assert.not.ok(beatsKept(kept, kept, 0), 'equal scores do not replace the kept policy');
+  assert.ok(beatsKept(0.3, 0.2, 0), 'single numbers compare by value');
+  assert.throws(() => beatsKept(0.3, 0.2, 1), /selectionMargin 1 needs per-prompt scores/);
+  assert.throws(() => beatsKept([1, 2], [1], 0), /scored 1 and then 2 prompts/);
+});
+
+test('selectionMargin keeps the starting policy when later checks gain only noise', async () => {
+  // Per-prompt held-out scores by check: the third check's mean is highest but within noise,
+  // the fourth stands clear of the kept policy.
+  const checks = [
+    [0, 0, 0, 0, 0, 0],
+    [0.5, -0.5, 0.4, -0.6, 0.5, -0.4],
+    [1, -0.8, 1, -0.9, 1, -0.7],
+    [0.9, 1, 1.1, 1, 0.9, 1],
+  ];
+  const run = async (selectionMargin: number, totalUpdates: number, label: string) => {
+    const models = toyModels(label);
+    let call = 0;
+    const res = await trainPpo(
+      models,
+      PROMPTS,
+      targetReward,
+      { ...TOY_CONFIG, totalUpdates, validateEvery: 1, selectionMargin },
+      { validate: () => checks[call++]! },
+    );
+    disposeAll(models);
+    return res.best?.update;
+  };
+  assert.is(await run(0, 2, 'margin0'), 2, 'a plain maximum takes the noisy third check');
+  assert.is(await run(2, 2, 'margin2'), 0, 'with a margin the noise is not kept');
+  assert.is(await run(2, 3, 'margin2b'), 3, 'a clear gain is kept');
 });
 
 test('a NaN reward stops PPO naming the update; the last checkpoint stays loadable', async () => {

@@ -80,6 +80,12 @@ export interface PpoConfig {
   validateEvery: number;
   /** Stop once this many checks in a row fail to beat the best; 0 = never stop early. @defaultValue 0 */
   patience: number;
+  /**
+   * A later policy replaces the kept one only when its per-prompt held-out scores beat the kept
+   * one's by more than this many standard errors of the paired difference (`beatsKept`); 0 keeps
+   * any higher mean. A margin needs `validate` to return per-prompt scores. @defaultValue 0
+   */
+  selectionMargin: number;
 }
 
 export const DEFAULT_PPO_CONFIG: Readonly<PpoConfig> = Object.freeze({
@@ -110,6 +116,7 @@ export const DEFAULT_PPO_CONFIG: Readonly<PpoConfig> = Object.freeze({
   saveInterval: 10,
   validateEvery: 0,
   patience: 0,
+  selectionMargin: 0,
 });
 
 /** Fills defaults and rejects unknown keys, wrong types and inconsistent values, naming the field. */
@@ -119,6 +126,13 @@ export function resolvePpoConfig(partial: Partial<PpoConfig> = {}): PpoConfig {
   for (const key of ['validateEvery', 'patience'] as const) {
     checkConfig(Number.isInteger(c[key]) && c[key] >= 0, N, key, 'an integer ≥ 0', c[key]);
   }
+  checkConfig(
+    Number.isFinite(c.selectionMargin) && c.selectionMargin >= 0,
+    N,
+    'selectionMargin',
+    'a finite number ≥ 0',
+    c.selectionMargin,
+  );
   for (const key of [
     'totalUpdates',
     'batchSize',

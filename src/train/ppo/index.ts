@@ -4,6 +4,7 @@ export * from './core';
 export * from './losses';
 export * from './metrics';
 export * from './rollout';
+export * from './selection';
 export * from './trainer';
 export * from './update';
 export * from './value';

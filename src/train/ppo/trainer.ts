@@ -20,6 +20,7 @@ import { type PpoConfig, resolvePpoConfig } from './config';
 import { AdaptiveKlController, computeGae, klPerToken, maskedWhiten, tokenRewards } from './core';
 import { type PpoMetrics, ppoMetrics, type SampleRow } from './metrics';
 import { collectRollout, type RewardFn } from './rollout';
+import { beatsKept, type HeldOutScores, heldOutMean } from './selection';
 import { ppoEpochs } from './update';
 import type { ValueModel } from './value';
 
@@ -61,10 +62,12 @@ export interface PpoOptions extends TrainerHooks {
   /** Extra metrics merged into each update's row before it is logged (e.g. `pit/*`). */
   extraMetrics?: (info: UpdateInfo) => Partial<Record<MetricName, number>>;
   /**
-   * Held-out score of the current policy, higher is better (used when `validateEvery` > 0). It
-   * must be deterministic for given weights (its own seeded sampling), so a resumed run agrees.
+   * Held-out score of the current policy, higher is better (used when `validateEvery` > 0): one
+   * number, or per-prompt scores (their mean is the score) so `selectionMargin` can test a gain
+   * pairwise. It must be deterministic for given weights (its own seeded sampling), so a resumed
+   * run agrees.
    */
-  validate?: () => number;
+  validate?: () => HeldOutScores;
 }
 
 export interface PpoResult {
@@ -144,12 +147,16 @@ export async function trainPpo(
     update: Number(ckpt?.extra?.bestUpdate ?? 0),
     misses: Number(ckpt?.extra?.misses ?? 0),
     stopped: Boolean(ckpt?.extra?.stopped ?? false),
+    /** The kept policy's held-out scores (per prompt when `validate` gives them). */
+    scores: ckpt?.extra?.bestScores as HeldOutScores | undefined,
   };
-  /** Scores the policy; keeps it when best. Returns the score for the metrics row. */
+  /** Scores the policy; keeps it when it beats the kept one. Returns the score for the metrics row. */
   const check = (at: number): number => {
-    const score = options.validate!();
-    if (score > sel.score) {
-      Object.assign(sel, { score, update: at, misses: 0 });
+    const scores = options.validate!();
+    const score = heldOutMean(scores);
+    if (sel.scores === undefined || beatsKept(scores, sel.scores, c.selectionMargin)) {
+      const kept = typeof scores === 'number' ? scores : Array.from(scores);
+      Object.assign(sel, { score, scores: kept, update: at, misses: 0 });
       copyInto(best!, models.policy.params);
     } else {
       sel.misses += 1;
@@ -229,6 +236,7 @@ export async function trainPpo(
         const selection = selecting
           ? {
               bestScore: sel.score,
+              bestScores: sel.scores,
               bestUpdate: sel.update,
               misses: sel.misses,
               stopped: sel.stopped,
