@@ -532,10 +532,11 @@ function pitRlStage(name: string, rounds: number[] | undefined): StageDef<Pipeli
 
 /**
  * PIT RL's held-out check: the improver, applied once at the inference temperature to M_P^RL's
- * responses (sampled as the evaluation samples y_0) on validation prompts, scored by R_P's improvement R_P(x, y') − R_P(x, y_0). R_P is
- * not the reward being optimised (R_PIT is), so a policy that games R_PIT does not score here by
- * construction. The y_0 are sampled once; each check re-seeds its sampler, so equal weights give
- * equal scores (and a resumed run selects as an uninterrupted one).
+ * responses (sampled as the evaluation samples y_0) on validation prompts, scored per prompt by
+ * R_P's improvement R_P(x, y') − R_P(x, y_0), so the trainer can compare two checks pairwise. R_P
+ * is not the reward being optimised (R_PIT is), so a policy that games R_PIT does not score here
+ * by construction. The y_0 are sampled once; each check re-seeds its sampler, so equal weights
+ * give equal scores (and a resumed run selects as an uninterrupted one).
  */
 function heldOutImprovement(
   improver: Gpt,
