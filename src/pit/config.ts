@@ -222,13 +222,13 @@ const DEFAULT: PipelineConfig = {
   },
   // The improvers sample at 0.2: on the validation prompts (scripts/improver-temperature.ts)
   // 0.1–0.2 improve M_P^RL's responses most for both M_PIT^SFT and M_PIT^RL, 0.4 within noise of
-  // nothing; M_P^RL itself gains nothing from a lower temperature. Four draws of y_0 per prompt
-  // narrow the main Δ's interval from about ±10 points (one draw) to about ±5.
+  // nothing; M_P^RL itself gains nothing from a lower temperature. Eight draws of y_0 per prompt
+  // narrow the main Δ's interval from about ±10 points (one draw) to about ±4 (±5 with four).
   improve: {
     iterations: 5,
     temperature: 0.2,
     responseTemperature: 0.4,
-    samples: 4,
+    samples: 8,
     gapThreshold: 0,
     maxNewTokens: 24,
     temperatures: [0.2, 0.4, 0.6, 0.8, 1.0],
