@@ -7,21 +7,13 @@
  * so the KL coefficient weighs both rewards alike.
  * Reads the cached stages of the profile in PITLAB_PROFILE (run `pitlab run` first).
  *
- *   PITLAB_PROFILE=default npx tsx scripts/rlhf-ceiling.ts [iterations]
+ *   PITLAB_PROFILE=default npx tsx scripts/rlhf-ceiling.ts [updates]
  */
 import { judge } from '../src/data/synth/judge';
 import { notebookRun } from '../src/index';
 import type { Gpt } from '../src/models';
-import { respond, scoreRp } from '../src/pit/generate';
-import {
-  decodeUntilEos,
-  loadPolicy,
-  loadReward,
-  ppoCfg,
-  readSplits,
-  readTokenizer,
-  rpReward,
-} from '../src/pit/stages';
+import { decodeResponse, respond, scoreRp } from '../src/pit/generate';
+import { loadPolicy, loadReward, readSplits, readTokenizer, rpReward } from '../src/pit/stages';
 import { runtime } from '../src/runtime';
 import { policyPrompt } from '../src/train/batches';
 import { meanOf } from '../src/train/loop';
@@ -36,7 +28,7 @@ async function main(): Promise<void> {
   await runtime.ready();
   const run = await notebookRun();
   const config = run.results.config;
-  const r = { ...config.rlhf, iterations: Number(process.argv[2] ?? config.rlhf.iterations) };
+  const r = { ...config.rlhf, totalUpdates: Number(process.argv[2] ?? config.rlhf.totalUpdates) };
   const tok = readTokenizer(run.dirs.tokenizer!);
   const splits = readSplits(run.dirs.tokenizer!);
   const xs = splits.valid.map((p) => p.prompt);
@@ -53,7 +45,7 @@ async function main(): Promise<void> {
   const scale = rpSpread / std(judgeScores);
   const centre = meanOf(judgeScores);
   console.log(
-    `${run.settings.profile} profile: PPO ${r.iterations} updates × ${r.batchSize} prompts, lr ${r.lr}, β ${r.klCoef}, rollouts at T=${r.temperature}; oracle = ${scale.toFixed(2)} × (judge − ${centre.toFixed(3)})`,
+    `${run.settings.profile} profile: PPO ${r.totalUpdates} updates × ${r.batchSize} prompts, lr ${r.lr}, β ${r.klCoef}, rollouts at T=${r.temperature}; oracle = ${scale.toFixed(2)} × (judge − ${centre.toFixed(3)})`,
   );
 
   const rewards: Record<string, RewardFn> = {
@@ -61,7 +53,7 @@ async function main(): Promise<void> {
     oracle: (q, y) =>
       Float32Array.from(
         q,
-        (v, i) => scale * (judge(tok.decode(v), decodeUntilEos(tok, y[i]!)).score - centre),
+        (v, i) => scale * (judge(tok.decode(v), decodeResponse(tok, y[i]!)).score - centre),
       ),
   };
 
@@ -101,7 +93,7 @@ async function main(): Promise<void> {
     runtime.seed(run.results.seed);
     const policy = loadPolicy(run.dirs.sft_mp!);
     const critic = ValueModel.fromTrunk(rp);
-    const res = await trainPpo({ policy, ref: sft, critic }, prompts, reward, ppoCfg(r));
+    const res = await trainPpo({ policy, ref: sft, critic }, prompts, reward, r);
     const last = res.history.at(-1)!;
     report(`PPO on ${name}`, policy);
     console.log(

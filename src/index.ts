@@ -13,17 +13,32 @@ export * from './pit/experiments';
 export * from './pit/generate';
 export type { GraphNode, StageStatus } from './pit/graph';
 export * from './pit/improve';
+export * from './pit/notebook';
 export {
-  DEFAULT_CACHE,
+  defaultCacheDir,
   type PipelineRun,
   pipelineGraph,
-  pipelineStages,
-  type Results,
   type RunOptions,
+  runExperiment,
   runPipeline,
 } from './pit/pipeline';
+export type { HeldOutSplits, Results } from './pit/results';
 export * from './pit/self_refine';
-export { loadPolicy, loadReward, readSplits, readTokenizer, type Splits } from './pit/stages';
+export {
+  EXPERIMENTS,
+  type ExperimentName,
+  FILES,
+  loadPolicy,
+  loadReward,
+  metricsFiles,
+  type PipelineStage,
+  pipelineStages,
+  readJson,
+  readSplits,
+  readSummary,
+  readTokenizer,
+  type Splits,
+} from './pit/stages';
 export * from './runtime';
 export * from './train';
 export * from './viz/data';

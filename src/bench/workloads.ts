@@ -30,6 +30,18 @@ function randomIds(rows: number, cols: number, vocab: number): tf.Tensor2D {
   );
 }
 
+/** The row of a workload measured in tokens per second (`tokens` per iteration of `ms`). */
+function tokensRow(workload: string, tokens: number, ms: number, note: string): BenchRow {
+  return {
+    workload,
+    backend: runtime.backend,
+    throughput: tokens / (ms / 1000),
+    unit: 'tokens/s',
+    ms,
+    note,
+  };
+}
+
 /** Median milliseconds of `iters` runs of `fn` after `warmup` runs. */
 export async function timeMs(
   fn: () => void | Promise<void>,
@@ -71,14 +83,12 @@ export async function trainStepBench(
   ids.dispose();
   opt.dispose();
   model.dispose();
-  return {
-    workload: 'train_step',
-    backend: runtime.backend,
-    throughput: (batch * T) / (ms / 1000),
-    unit: 'tokens/s',
+  return tokensRow(
+    'train_step',
+    batch * T,
     ms,
-    note: `B=${batch} T=${T} C=${model.config.nEmbd} L=${model.config.nLayer}; tensors leaked over ${warmup + iters} steps: ${leaked}`,
-  };
+    `B=${batch} T=${T} C=${model.config.nEmbd} L=${model.config.nLayer}; tensors leaked over ${warmup + iters} steps: ${leaked}`,
+  );
 }
 
 /** Sampling `rows` sequences × `tokens` new tokens with the KV cache, from 8-token prompts. */
@@ -94,14 +104,7 @@ export async function sampleBench(rows = 64, tokens = 48, iters = 3): Promise<Be
     iters,
   );
   model.dispose();
-  return {
-    workload: 'sample',
-    backend: runtime.backend,
-    throughput: (rows * tokens) / (ms / 1000),
-    unit: 'tokens/s',
-    ms,
-    note: `${rows} rows × ${tokens} new tokens, KV cache`,
-  };
+  return tokensRow('sample', rows * tokens, ms, `${rows} rows × ${tokens} new tokens, KV cache`);
 }
 
 /** Plain [1024, 512] × [512, 512] matmul. */

@@ -1,17 +1,71 @@
 /** `pitlab data synth|inspect`: writes the synthetic task, or loads and validates a preference file. */
-import { parseArgs } from 'node:util';
 import { describe } from '../data/describe';
-import { FORMATS, type Format, loadPreferences } from '../data/load';
+import { FORMATS, loadPreferences } from '../data/load';
 import { SYNTH_DIR, writeSynthetic } from '../data/synth/io';
 import { type ColumnMapping, DataError } from '../data/types';
+import {
+  type CommandHelp,
+  oneOf,
+  parseOptions,
+  printedHelp,
+  UsageError,
+  usageHint,
+  usageText,
+} from './args';
 
-const USAGE = `usage:
-  pitlab data synth [--seed N] [--size S] [--out DIR]
-      write the synthetic list task (train/valid/test pairs, refine demos); default out: data/synthetic
-  pitlab data inspect FILE [--format hh|tldr|jsonl|csv|parquet] [--map prompt=a,chosen=b,rejected=c]
-                           [--skip-bad] [--json] [--limit N]
-      load and validate FILE; exits 1 on bad input unless --skip-bad
-`;
+const SYNTH_OPTIONS = {
+  seed: { type: 'string', arg: 'N', help: 'generator seed (default: 0)' },
+  size: { type: 'string', arg: 'S', help: 'training pairs (default: 2000)' },
+  out: { type: 'string', arg: 'DIR', help: 'output directory (default: data/synthetic)' },
+} as const;
+
+const INSPECT_OPTIONS = {
+  format: {
+    type: 'string',
+    arg: 'F',
+    help: `${FORMATS.join(', ')} (default: from the file name)`,
+  },
+  map: {
+    type: 'string',
+    arg: 'M',
+    help: 'column mapping, e.g. prompt=q,chosen=good,rejected=bad[,id=key]',
+  },
+  'skip-bad': {
+    type: 'boolean',
+    default: false,
+    help: 'skip bad rows and list them (else the first one exits 1)',
+  },
+  json: { type: 'boolean', default: false, help: 'print the report as JSON' },
+  limit: { type: 'string', arg: 'N', help: 'read at most N pairs' },
+} as const;
+
+export const SYNTH_HELP: CommandHelp = {
+  name: 'data synth',
+  synopsis: '[options]',
+  summary: 'write the synthetic list task (train/valid/test pairs, refine demos)',
+  options: SYNTH_OPTIONS,
+};
+
+export const INSPECT_HELP: CommandHelp = {
+  name: 'data inspect',
+  synopsis: 'FILE [options]',
+  summary: 'load and validate a preference file; exits 1 on bad input unless --skip-bad',
+  options: INSPECT_OPTIONS,
+};
+
+const SUBCOMMANDS = { synth: SYNTH_HELP, inspect: INSPECT_HELP };
+
+export const DATA_HELP: CommandHelp = {
+  name: 'data',
+  synopsis: `${Object.keys(SUBCOMMANDS).join('|')} [options]`,
+  summary: 'write the synthetic task; load and validate a preference file',
+  notes: [
+    'subcommands:',
+    ...Object.entries(SUBCOMMANDS).map(([sub, h]) => `  ${sub.padEnd(8)} ${h.summary}`),
+    '',
+    "'pitlab data <subcommand> --help' lists its options.",
+  ].join('\n'),
+};
 
 /** "prompt=q,chosen=good,rejected=bad" → mapping; unknown keys are an error naming the allowed ones. */
 export function parseMapping(text: string): Partial<ColumnMapping> {
@@ -30,7 +84,7 @@ function intOption(name: string, value: string | undefined, fallback: number): n
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0)
-    throw new Error(`--${name}: expected a non-negative integer, got '${value}'`);
+    throw new UsageError(`--${name}: expected a non-negative integer, got '${value}'`);
   return n;
 }
 
@@ -44,10 +98,8 @@ function rounded(rows: object[]): object[] {
 }
 
 async function synth(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { seed: { type: 'string' }, size: { type: 'string' }, out: { type: 'string' } },
-  });
+  if (printedHelp(args, SYNTH_HELP)) return 0;
+  const { values } = parseOptions(args, SYNTH_OPTIONS);
   const seed = intOption('seed', values.seed, 0);
   const size = intOption('size', values.size, 2000);
   const paths = await writeSynthetic(values.out ?? SYNTH_DIR, { seed, size });
@@ -56,23 +108,12 @@ async function synth(args: string[]): Promise<number> {
 }
 
 async function inspect(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      format: { type: 'string' },
-      map: { type: 'string' },
-      'skip-bad': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      limit: { type: 'string' },
-    },
-  });
+  if (printedHelp(args, INSPECT_HELP)) return 0;
+  const { values, positionals } = parseOptions(args, INSPECT_OPTIONS, true);
   const file = positionals[0];
-  if (!file || positionals.length > 1) throw new Error('inspect: expected exactly one FILE');
-  const format = values.format as Format | undefined;
-  if (format !== undefined && !FORMATS.includes(format)) {
-    throw new Error(`--format: unknown '${format}'. Allowed: ${FORMATS.join(', ')}`);
-  }
+  if (!file || positionals.length > 1) throw new UsageError('expected exactly one FILE');
+  const format =
+    values.format === undefined ? undefined : oneOf('--format', values.format, FORMATS);
   const skip = values['skip-bad'] ?? false;
   try {
     const { data, report } = await loadPreferences(file, {
@@ -114,13 +155,14 @@ export async function dataCommand(args: string[]): Promise<number> {
     if (sub === 'synth') return await synth(rest);
     if (sub === 'inspect') return await inspect(rest);
     if (sub === undefined || sub === '-h' || sub === '--help') {
-      console.log(USAGE);
+      console.log(usageText(DATA_HELP));
       return 0;
     }
-    console.error(`pitlab data: unknown subcommand '${sub}'\n\n${USAGE}`);
+    console.error(`pitlab data: unknown subcommand '${sub}'\n\n${usageText(DATA_HELP)}`);
     return 2;
   } catch (err) {
     console.error(`pitlab data ${sub}: ${(err as Error).message}`);
+    if (err instanceof UsageError) console.error(usageHint(`data ${sub}`));
     return 2;
   }
 }

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { type CommandHelp, parseOptions, printedHelp, UsageError } from './args';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const KERNEL_NAME = 'pitlab';
@@ -28,35 +29,47 @@ function userDataDir(): string {
   return path.join(xdg, 'jupyter');
 }
 
-/** Where `install` writes for the given arguments; throws on unknown arguments. */
+const INSTALL_OPTIONS = {
+  user: {
+    type: 'boolean',
+    default: false,
+    help: "into this user's Jupyter data directory (the default)",
+  },
+  prefix: {
+    type: 'string',
+    arg: 'DIR',
+    help: 'into DIR/share/jupyter instead (a virtualenv, a temp dir)',
+  },
+} as const;
+
+export const INSTALL_HELP: CommandHelp = {
+  name: 'install',
+  synopsis: '[--user | --prefix DIR]',
+  summary: `install the Jupyter kernelspec '${KERNEL_NAME}' (${DISPLAY_NAME})`,
+  options: INSTALL_OPTIONS,
+};
+
+export const NOTEBOOK_HELP: CommandHelp = {
+  name: 'notebook',
+  synopsis: '[--lab] [jupyter args...]',
+  summary: 'start Jupyter on notebooks/ with the pitlab kernel (installed for this user first)',
+  options: { lab: { type: 'boolean', help: 'JupyterLab instead of Jupyter Notebook' } },
+  notes:
+    "Any other argument goes to Jupyter unchanged; after '--' too (pitlab notebook -- --help shows\nJupyter's own help).",
+};
+
+/** Where `install` writes for the given arguments; throws a UsageError on unknown arguments. */
 export function kernelDir(args: string[]): string {
-  let base = userDataDir();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--user') base = userDataDir();
-    else if (a === '--prefix') {
-      const dir = args[++i];
-      if (!dir)
-        throw new Error('pitlab install: `--prefix` needs a directory, e.g. --prefix /tmp/jupyter');
-      base = path.join(path.resolve(dir), 'share', 'jupyter');
-    } else if (a?.startsWith('--prefix=')) {
-      base = path.join(path.resolve(a.slice('--prefix='.length)), 'share', 'jupyter');
-    } else {
-      throw new Error(`pitlab install: unknown argument '${a}'. Allowed: --user, --prefix DIR`);
-    }
-  }
-  return path.join(base, 'kernels', KERNEL_NAME);
+  const { values } = parseOptions(args, INSTALL_OPTIONS);
+  if (values.prefix === undefined) return path.join(userDataDir(), 'kernels', KERNEL_NAME);
+  if (values.user) throw new UsageError('--user and --prefix DIR exclude each other');
+  return path.join(path.resolve(values.prefix), 'share', 'jupyter', 'kernels', KERNEL_NAME);
 }
 
 /** `pitlab install [--user|--prefix DIR]`: writes the kernelspec named `pitlab`. */
 export async function installCommand(args: string[]): Promise<number> {
-  let dir: string;
-  try {
-    dir = kernelDir(args);
-  } catch (e) {
-    console.error((e as Error).message);
-    return 2;
-  }
+  if (printedHelp(args, INSTALL_HELP)) return 0;
+  const dir = kernelDir(args);
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'kernel.json'), `${JSON.stringify(kernelSpec(), null, 2)}\n`);
   console.log(`installed kernelspec '${KERNEL_NAME}' (${DISPLAY_NAME}) in ${dir}`);
@@ -72,8 +85,12 @@ const NO_JUPYTER = `pitlab notebook: Jupyter was not found on PATH. Install it w
  * Jupyter Notebook (or JupyterLab) on the repository's notebooks/ folder.
  */
 export async function notebookCommand(args: string[]): Promise<number> {
-  const lab = args.includes('--lab');
-  const rest = args.filter((a) => a !== '--lab');
+  if (printedHelp(args, NOTEBOOK_HELP)) return 0;
+  const end = args.indexOf('--');
+  const ours = end < 0 ? args : args.slice(0, end);
+  const lab = ours.includes('--lab');
+  // Jupyter gets everything else, '--' itself dropped.
+  const rest = [...ours.filter((a) => a !== '--lab'), ...(end < 0 ? [] : args.slice(end + 1))];
   if (spawnSync('jupyter', ['--version'], { stdio: 'ignore' }).status !== 0) {
     console.error(NO_JUPYTER);
     return 1;

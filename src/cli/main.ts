@@ -1,66 +1,81 @@
 /** The `pitlab` command line: dispatches subcommands. */
 import { runtime } from '../runtime';
-import { benchCommand } from './bench';
-import { dataCommand } from './data';
-import { installCommand, notebookCommand } from './kernel';
-import { experimentCommand, graphCommand, runCommand } from './run';
+import { type CommandHelp, parseOptions, printedHelp, UsageError, usageHint } from './args';
+import { BENCH_HELP, benchCommand } from './bench';
+import { DATA_HELP, dataCommand } from './data';
+import { INSTALL_HELP, installCommand, NOTEBOOK_HELP, notebookCommand } from './kernel';
+import {
+  EXPERIMENT_HELP,
+  experimentCommand,
+  GRAPH_HELP,
+  graphCommand,
+  RUN_HELP,
+  runCommand,
+} from './run';
 
-const USAGE = `usage: pitlab <command> [options]
+const INFO_HELP: CommandHelp = {
+  name: 'info',
+  synopsis: '',
+  summary: 'show the tensor runtime (backend, versions, memory) as JSON',
+};
 
-commands:
-  info            show the tensor runtime (backend, versions, memory)
-  bench [--json]  benchmark training, sampling and matmul against PyTorch
-  data synth|inspect  write the synthetic task; load and validate a preference file
-  install [--user|--prefix DIR]  install the Jupyter kernelspec 'pitlab'
-  notebook [--lab]  start Jupyter on notebooks/ with the pitlab kernel
-  run [--profile smoke|default|full] [--seed N] [--out DIR] [--data FILE --format F] [--config JSON]
-      [--jobs N]  run the PIT pipeline (cached stages) and write results.json and report.html;
-                  --jobs: stages at once, each in its own process (default: one per core, ≤ 4)
-  graph [same options as run]  show the stage graph with each stage's status
-  experiment main|temperature|curriculum|iterations [same options as run]
-                  run one experiment (and only the stages it needs) and print its rows
-`;
-
-/** Runs a command; errors print as one clear line (with the stack under PITLAB_DEBUG=1). */
-export async function main(argv: string[]): Promise<number> {
-  try {
-    return await dispatch(argv);
-  } catch (err) {
-    const e = err as Error;
-    console.error(`pitlab: ${process.env.PITLAB_DEBUG ? e.stack : e.message}`);
-    return 1;
-  }
+async function infoCommand(args: string[]): Promise<number> {
+  if (printedHelp(args, INFO_HELP)) return 0;
+  parseOptions(args, {});
+  await runtime.ready();
+  console.log(JSON.stringify(runtime.info(), null, 2));
+  return 0;
 }
 
-async function dispatch(argv: string[]): Promise<number> {
+/** Every command, in the overview's order; each module owns its usage text. */
+const COMMANDS: Record<string, [CommandHelp, (args: string[]) => Promise<number>]> = {
+  run: [RUN_HELP, runCommand],
+  graph: [GRAPH_HELP, graphCommand],
+  experiment: [EXPERIMENT_HELP, experimentCommand],
+  data: [DATA_HELP, dataCommand],
+  bench: [BENCH_HELP, benchCommand],
+  info: [INFO_HELP, infoCommand],
+  install: [INSTALL_HELP, installCommand],
+  notebook: [NOTEBOOK_HELP, notebookCommand],
+};
+
+function overview(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    'usage: pitlab <command> [options]',
+    '',
+    'commands:',
+    ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n]![0].summary}`),
+    '',
+    "'pitlab <command> --help' shows a command's options.",
+  ].join('\n');
+}
+
+/**
+ * Runs a command. A usage error prints with a pointer to the command's help (exit 2); any other
+ * error as one clear line (with the stack under PITLAB_DEBUG=1).
+ */
+export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  switch (command) {
-    case 'run':
-      return runCommand(rest);
-    case 'graph':
-      return graphCommand(rest);
-    case 'experiment':
-      return experimentCommand(rest);
-    case 'info': {
-      await runtime.ready();
-      console.log(JSON.stringify(runtime.info(), null, 2));
-      return 0;
-    }
-    case 'bench':
-      return benchCommand(rest);
-    case 'data':
-      return dataCommand(rest);
-    case 'install':
-      return installCommand(rest);
-    case 'notebook':
-      return notebookCommand(rest);
-    case undefined:
-    case '-h':
-    case '--help':
-      console.log(USAGE);
-      return 0;
-    default:
-      console.error(`pitlab: unknown command '${command}' (args: ${rest.join(' ')})\n\n${USAGE}`);
+  if (command === undefined || command === '-h' || command === '--help') {
+    console.log(overview());
+    return 0;
+  }
+  const entry = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!entry) {
+    console.error(`pitlab: unknown command '${command}'\n\n${overview()}`);
+    return 2;
+  }
+  try {
+    return await entry[1](rest);
+  } catch (err) {
+    const e = err as Error;
+    if (e instanceof UsageError) {
+      console.error(`pitlab ${command}: ${e.message}\n${usageHint(command)}`);
       return 2;
+    }
+    console.error(`pitlab: ${process.env.PITLAB_DEBUG ? e.stack : e.message}`);
+    return 1;
   }
 }

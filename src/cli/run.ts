@@ -1,61 +1,112 @@
-/** `pitlab run` and `pitlab graph`: the PIT pipeline from the terminal. */
+/** `pitlab run`, `graph` and `experiment`: the PIT pipeline from the terminal. */
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { PROFILES, type Profile } from '../pit/config';
-import { EXPERIMENTS, type ExperimentName } from '../pit/experiment_stages';
+import { FORMATS } from '../data/load';
+import { PROFILES } from '../pit/config';
 import type { EvalResults } from '../pit/experiments';
 import type { GraphNode } from '../pit/graph';
-import {
-  type HeldOutSplits,
-  pipelineGraph,
-  type Results,
-  runExperiment,
-  runPipeline,
-} from '../pit/pipeline';
+import { pipelineGraph, type RunOptions, runExperiment, runPipeline } from '../pit/pipeline';
+import type { HeldOutSplits, Results } from '../pit/results';
+import { EXPERIMENTS, type ExperimentName } from '../pit/stages';
+import { type CommandHelp, numberArg, oneOf, parseOptions, printedHelp, UsageError } from './args';
 
-const OPTIONS = {
-  profile: { type: 'string', default: process.env.PITLAB_PROFILE ?? 'default' },
-  seed: { type: 'string', default: '0' },
-  out: { type: 'string' },
-  data: { type: 'string' },
-  format: { type: 'string' },
-  config: { type: 'string' },
-  jobs: { type: 'string' },
-  json: { type: 'boolean', default: false },
+/** Options of `run`, `graph` and `experiment` alike; the accepted values are the library's. */
+const RUN_OPTIONS = {
+  profile: {
+    type: 'string',
+    default: process.env.PITLAB_PROFILE ?? 'default',
+    arg: 'P',
+    help: `config profile: ${PROFILES.join(', ')} (default: $PITLAB_PROFILE, else default)`,
+  },
+  seed: { type: 'string', arg: 'N', help: 'seed of every stage (default: 0)' },
+  out: {
+    type: 'string',
+    arg: 'DIR',
+    help: 'results directory (default: runs/<profile>-seed<N>-<config key>)',
+  },
+  data: {
+    type: 'string',
+    arg: 'FILE',
+    help: 'a preference file to run on instead of the bundled synthetic task',
+  },
+  format: {
+    type: 'string',
+    arg: 'F',
+    help: `format of --data: ${FORMATS.join(', ')} (default: from the file name)`,
+  },
+  config: {
+    type: 'string',
+    arg: 'JSON',
+    help: 'partial config merged over the profile, e.g. \'{"sft":{"steps":100}}\'',
+  },
+  cache: {
+    type: 'string',
+    arg: 'DIR',
+    help: 'stage cache (default: $PITLAB_CACHE, else .cache/stages)',
+  },
+  jobs: {
+    type: 'string',
+    arg: 'N',
+    help: 'stages at once, each in its own process (default: one per core, at most 4)',
+  },
+  json: { type: 'boolean', default: false, help: 'print JSON instead of text' },
 } as const;
+
+export const RUN_HELP: CommandHelp = {
+  name: 'run',
+  synopsis: '[options]',
+  summary: 'run the PIT pipeline (cached stages) and write results.json and report.html',
+  options: RUN_OPTIONS,
+};
+
+export const GRAPH_HELP: CommandHelp = {
+  name: 'graph',
+  synopsis: '[options]',
+  summary: "show the stage graph with each stage's status (cached or stale); runs nothing",
+  options: RUN_OPTIONS,
+};
+
+export const EXPERIMENT_HELP: CommandHelp = {
+  name: 'experiment',
+  synopsis: `${Object.keys(EXPERIMENTS).join('|')} [options]`,
+  summary: 'run one experiment (and only the stages it needs) and print its rows',
+  options: RUN_OPTIONS,
+};
 
 /** Independent stages at once: one per core, up to the graph's width (4 stages overlap at most). */
 const DEFAULT_JOBS = Math.min(4, availableParallelism());
 
-function parseRunArgs(args: string[]) {
-  const { values } = parseArgs({ args, options: OPTIONS });
-  if (!PROFILES.includes(values.profile as Profile)) {
-    throw new Error(`--profile must be one of ${PROFILES.join(', ')}, got '${values.profile}'`);
+/**
+ * The run options from the command line, every value checked before any work; seed and jobs
+ * ranges are checked by the library.
+ */
+function parseRunArgs(args: string[], allowPositionals = false) {
+  const { values, positionals } = parseOptions(args, RUN_OPTIONS, allowPositionals);
+  const profile = oneOf('--profile', values.profile, PROFILES);
+  if (values.format !== undefined && values.data === undefined) {
+    throw new UsageError('--format applies to --data FILE, and no --data was given');
   }
-  const seed = Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0)
-    throw new Error(`--seed must be a non-negative integer, got '${values.seed}'`);
+  const format =
+    values.format === undefined ? undefined : oneOf('--format', values.format, FORMATS);
   let overrides: unknown = {};
   if (values.config) {
     try {
       overrides = JSON.parse(values.config);
     } catch (err) {
-      throw new Error(`--config must be JSON (${(err as Error).message})`);
+      throw new UsageError(`--config must be JSON (${(err as Error).message})`);
     }
   }
-  const jobs = values.jobs === undefined ? DEFAULT_JOBS : Number(values.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1)
-    throw new Error(`--jobs must be a positive integer, got '${values.jobs}'`);
-  return {
-    profile: values.profile as Profile,
-    seed,
-    jobs,
+  const run: RunOptions = {
+    profile,
+    seed: numberArg('--seed', values.seed),
+    jobs: numberArg('--jobs', values.jobs) ?? DEFAULT_JOBS,
     outDir: values.out ? path.resolve(values.out) : undefined,
-    data: values.data ? { file: values.data, format: values.format } : undefined,
+    data: values.data ? { file: values.data, format } : undefined,
     overrides,
-    json: values.json,
+    // The library falls back to $PITLAB_CACHE, then .cache/stages.
+    cacheDir: values.cache ? path.resolve(values.cache) : undefined,
   };
+  return { run, json: values.json, positionals };
 }
 
 /**
@@ -147,16 +198,17 @@ export function mainTable(r: Results): string {
 }
 
 export async function runCommand(args: string[]): Promise<number> {
-  const opts = parseRunArgs(args);
+  if (printedHelp(args, RUN_HELP)) return 0;
+  const { run: options, json } = parseRunArgs(args);
   const printer = progressPrinter();
   const t0 = performance.now();
   const run = await runPipeline({
-    ...opts,
+    ...options,
     onStatus: printer.onStatus,
     onProgress: printer.onProgress,
   });
   const seconds = (performance.now() - t0) / 1000;
-  if (opts.json) {
+  if (json) {
     console.log(JSON.stringify(run.results));
   } else {
     console.log(mainTable(run.results));
@@ -168,9 +220,10 @@ export async function runCommand(args: string[]): Promise<number> {
 }
 
 export async function graphCommand(args: string[]): Promise<number> {
-  const opts = parseRunArgs(args);
-  const nodes = pipelineGraph(opts);
-  if (opts.json) {
+  if (printedHelp(args, GRAPH_HELP)) return 0;
+  const { run: options, json } = parseRunArgs(args);
+  const nodes = pipelineGraph(options);
+  if (json) {
     console.log(JSON.stringify(nodes, null, 1));
     return 0;
   }
@@ -218,21 +271,20 @@ function experimentLines(name: ExperimentName, result: unknown): string[] {
 
 /** `pitlab experiment <main|temperature|curriculum|iterations> [run options]`. */
 export async function experimentCommand(args: string[]): Promise<number> {
-  const [name, ...rest] = args;
-  if (!name || !(name in EXPERIMENTS)) {
-    throw new Error(
-      `experiment: expected one of ${Object.keys(EXPERIMENTS).join(', ')}, got '${name ?? ''}'`,
-    );
+  if (printedHelp(args, EXPERIMENT_HELP)) return 0;
+  const { run: options, json, positionals } = parseRunArgs(args, true);
+  const experiments = Object.keys(EXPERIMENTS) as ExperimentName[];
+  if (positionals.length !== 1) {
+    const got = positionals.length ? positionals.join(' ') : 'none';
+    throw new UsageError(`expected one experiment (${experiments.join(', ')}), got ${got}`);
   }
-  const opts = parseRunArgs(rest);
+  const name = oneOf('experiment', positionals[0]!, experiments);
   const printer = progressPrinter();
-  const { result } = await runExperiment(name as ExperimentName, {
-    ...opts,
+  const { result } = await runExperiment(name, {
+    ...options,
     onStatus: printer.onStatus,
     onProgress: printer.onProgress,
   });
-  console.log(
-    opts.json ? JSON.stringify(result) : experimentLines(name as ExperimentName, result).join('\n'),
-  );
+  console.log(json ? JSON.stringify(result) : experimentLines(name, result).join('\n'));
   return 0;
 }

@@ -1,9 +1,9 @@
-/** Loader throughput benchmark: a 100,000-pair HH-style file built from the shared sample. */
+/** Loader throughput benchmark: a 100,000-pair HH-style file built from the bundled HH sample. */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { loadHh } from './hh';
+import { join } from 'node:path';
+import { HH_SAMPLE, loadHh } from './hh';
 import { readLines } from './lines';
 
 export interface BenchRow {
@@ -12,18 +12,6 @@ export interface BenchRow {
   throughput: number;
   unit: string;
 }
-
-/** The shared HH sample: `shared/` sits beside the repository root. */
-export const HH_SAMPLE = resolve(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  'shared',
-  'data',
-  'hh-rlhf',
-  'harmless-base-test.part1.jsonl.gz',
-);
 
 /** Writes `pairs` rows by cycling the sample's lines (uncompressed, so MB/s is of JSON text). */
 async function buildFile(path: string, pairs: number, sample: string): Promise<number> {

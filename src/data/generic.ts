@@ -11,12 +11,12 @@ import {
   Collector,
   checkTriple,
   type LoadResult,
-  parseJsonObject,
   RowProblem,
   textField,
   typeName,
 } from './collect';
 import { csvRecords } from './csv';
+import { loadJsonLines } from './json_lines';
 import { DEFAULT_MAX_LINE_BYTES, readLines } from './lines';
 import { type ColumnMapping, DataError, type LoadOptions, type PreferenceRecord } from './types';
 
@@ -169,20 +169,10 @@ export function mappedRecord(
 /** Loads jsonl(.gz) with one object per line. */
 export async function loadJsonl(file: string, opts: GenericLoadOptions = {}): Promise<LoadResult> {
   const m = resolve(opts.mapping);
-  const c = new Collector(file, 'jsonl', opts);
   const name = basename(file);
-  for await (const ln of readLines(file, opts.maxLineBytes)) {
-    if (ln.error !== undefined) {
-      c.bad(ln.line, ln.error);
-      continue;
-    }
-    if (ln.text.trim() === '') continue;
-    c.row(ln.line, () =>
-      mappedRecord(parseJsonObject(ln.text), m, `${name}:${ln.line}`, `jsonl:${name}`),
-    );
-    if (c.full) break;
-  }
-  return c.finish();
+  return loadJsonLines(file, 'jsonl', opts, (obj, line) =>
+    mappedRecord(obj, m, `${name}:${line}`, `jsonl:${name}`),
+  );
 }
 
 /** Loads csv(.gz) with a header row; every value is text. */

@@ -1,10 +1,24 @@
 /** Anthropic HH-RLHF loader: full `chosen`/`rejected` dialogues become (prompt, chosen, rejected). */
-import { basename } from 'node:path';
-import { Collector, type LoadResult, parseJsonObject, RowProblem, textField } from './collect';
-import { readLines } from './lines';
+import { basename, join } from 'node:path';
+import { type LoadResult, RowProblem, textField } from './collect';
+import { loadJsonLines } from './json_lines';
 import type { LoadOptions } from './types';
 
 export const ASSISTANT_TAG = '\n\nAssistant:';
+
+/**
+ * The HH-RLHF sample committed with the repository: the first 1,800 pairs of Anthropic's
+ * harmless-base test split (`data/hh-rlhf/`, MIT; its README says more). Resolved from the
+ * package root, so it is found wherever the repository is cloned.
+ */
+export const HH_SAMPLE = join(
+  __dirname,
+  '..',
+  '..',
+  'data',
+  'hh-rlhf',
+  'harmless-base-test.part1.jsonl.gz',
+);
 
 /**
  * Splits one HH pair. The prompt is the longest common prefix of the two dialogues cut back to
@@ -45,22 +59,11 @@ export function splitHhPair(
 
 /** Loads HH-RLHF jsonl or jsonl.gz (`{"chosen": ..., "rejected": ...}` per line). */
 export async function loadHh(file: string, opts: LoadOptions = {}): Promise<LoadResult> {
-  const c = new Collector(file, 'hh', opts);
   const source = `hh:${basename(file)}`;
-  for await (const ln of readLines(file, opts.maxLineBytes)) {
-    if (ln.error !== undefined) {
-      c.bad(ln.line, ln.error);
-      continue;
-    }
-    if (ln.text.trim() === '') continue; // blank lines are not rows
-    c.row(ln.line, () => {
-      const obj = parseJsonObject(ln.text);
-      const t = splitHhPair(textField(obj, 'chosen'), textField(obj, 'rejected'));
-      const blank = [t.chosen.trim() === '' && 'chosen', t.rejected.trim() === '' && 'rejected'];
-      const meta = blank.some(Boolean) ? { blank_response: blank.filter(Boolean) } : undefined;
-      return { id: `${basename(file)}:${ln.line}`, source, ...t, ...(meta ? { meta } : {}) };
-    });
-    if (c.full) break;
-  }
-  return c.finish();
+  return loadJsonLines(file, 'hh', opts, (obj, line) => {
+    const t = splitHhPair(textField(obj, 'chosen'), textField(obj, 'rejected'));
+    const blank = [t.chosen.trim() === '' && 'chosen', t.rejected.trim() === '' && 'rejected'];
+    const meta = blank.some(Boolean) ? { blank_response: blank.filter(Boolean) } : undefined;
+    return { id: `${basename(file)}:${line}`, source, ...t, ...(meta ? { meta } : {}) };
+  });
 }

@@ -4,7 +4,7 @@ export type { LoadResult } from './collect';
 export { COLUMNS, PreferenceDataset, type RandomOptions } from './dataset';
 export { describe, wordCount } from './describe';
 export { type GenericLoadOptions, loadCsv, loadJsonl, loadParquet } from './generic';
-export { ASSISTANT_TAG, loadHh, splitHhPair } from './hh';
+export { ASSISTANT_TAG, HH_SAMPLE, loadHh, splitHhPair } from './hh';
 export { isGzip, readLines } from './lines';
 export { FORMATS, type Format, guessFormat, loadPreferences } from './load';
 export * from './synth/io';

@@ -1,15 +1,7 @@
 /** OpenAI summarize-from-feedback comparisons loader (TL;DR), with TRL's prompt template. */
 import { basename } from 'node:path';
-import {
-  Collector,
-  checkTriple,
-  type LoadResult,
-  parseJsonObject,
-  RowProblem,
-  textField,
-  typeName,
-} from './collect';
-import { readLines } from './lines';
+import { checkTriple, type LoadResult, RowProblem, textField, typeName } from './collect';
+import { loadJsonLines } from './json_lines';
 import type { LoadOptions, PreferenceRecord } from './types';
 
 /** TRL's template; CNN/DM rows carry `article` instead of `post` and have no subreddit/title. */
@@ -72,16 +64,6 @@ export function tldrRecord(
 
 /** Loads summarize-from-feedback comparisons jsonl(.gz). */
 export async function loadTldr(file: string, opts: LoadOptions = {}): Promise<LoadResult> {
-  const c = new Collector(file, 'tldr', opts);
   const source = `tldr:${basename(file)}`;
-  for await (const ln of readLines(file, opts.maxLineBytes)) {
-    if (ln.error !== undefined) {
-      c.bad(ln.line, ln.error);
-      continue;
-    }
-    if (ln.text.trim() === '') continue;
-    c.row(ln.line, () => tldrRecord(parseJsonObject(ln.text), String(ln.line), source));
-    if (c.full) break;
-  }
-  return c.finish();
+  return loadJsonLines(file, 'tldr', opts, (obj, line) => tldrRecord(obj, String(line), source));
 }

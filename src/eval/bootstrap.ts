@@ -39,12 +39,15 @@ export interface BootstrapOptions {
   groups?: ArrayLike<number>;
 }
 
+/** A confidence interval [low, high]. */
+export type Interval = [number, number];
+
 /** Mean of per-row scores with its percentile-bootstrap interval. */
 export interface MeanCi {
   n: number;
   mean: number;
   /** Percentile-bootstrap interval at `level` (95% unless told otherwise). */
-  ci95: [number, number];
+  ci95: Interval;
 }
 
 /** The stream an option bag asks for, or the named default stream of the runtime. */
@@ -88,7 +91,7 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
 }
 
 /** Equal-tailed percentile interval of bootstrap replicates (sorts `replicates` in place). */
-export function percentileInterval(replicates: Float64Array, level = 0.95): [number, number] {
+export function percentileInterval(replicates: Float64Array, level = 0.95): Interval {
   replicates.sort();
   const tail = (1 - level) / 2;
   return [quantile(replicates, tail), quantile(replicates, 1 - tail)];
@@ -155,12 +158,12 @@ export function bootstrapReplicates(
 
 /** Percentile-bootstrap CI of the mean of `values` (rows, or `groups`' clusters, resampled with replacement). */
 export function meanCiOf(
-  values: Float64Array,
+  values: ArrayLike<number>,
   resamples: number,
   level: number,
   rng: Rng,
   groups?: ArrayLike<number>,
-): [number, number] {
+): Interval {
   const n = values.length;
   const reps = bootstrapReplicates(
     n,

@@ -12,9 +12,9 @@
  */
 import {
   type BootstrapOptions,
-  bootstrapReplicates,
   bootstrapSettings,
-  percentileInterval,
+  type Interval,
+  meanCiOf,
   streamFor,
   toScores,
 } from './bootstrap';
@@ -36,13 +36,13 @@ export interface Comparison {
   /** win − lose. */
   delta: number;
   /** Percentile-bootstrap interval of delta over rows. */
-  ci95: [number, number];
+  ci95: Interval;
   /**
    * P(A beats B) with ties counted half: win + tie/2 = (1 + delta)/2, so its interval is the
    * same map of `ci95` and excludes 0.5 exactly when delta's excludes 0.
    */
   winRate: number;
-  winRateCi95: [number, number];
+  winRateCi95: Interval;
 }
 
 /** Per-row outcome of A against B: +1 win, 0 tie, −1 loss (the tie rule in the header). */
@@ -91,18 +91,8 @@ export function compare(
     if (v > 0) win++;
     else if (v < 0) lose++;
   }
-  const reps = bootstrapReplicates(
-    n,
-    (rows) => {
-      let s = 0;
-      for (let i = 0; i < n; i++) s += o[rows[i]!]!;
-      return s / n;
-    },
-    resamples,
-    streamFor(opts, 'eval/compare'),
-    opts.groups,
-  );
-  const ci95 = percentileInterval(reps, level);
+  // Δ is the mean of the outcomes, so its interval is the mean's
+  const ci95 = meanCiOf(o, resamples, level, streamFor(opts, 'eval/compare'), opts.groups);
   return {
     n,
     win: win / n,

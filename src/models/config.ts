@@ -1,4 +1,5 @@
 /** GPT configuration: sizes with documented defaults, validated with errors that name the field. */
+import { check, checkPositiveInt, resolveConfig } from '../runtime/validate';
 
 export interface GptConfig {
   /** Number of token ids, special tokens included. @defaultValue 256 */
@@ -37,29 +38,19 @@ const POSITIVE_INT_KEYS = [
   'mlpRatio',
 ] as const;
 
-/** Fills defaults and rejects unknown keys, non-positive sizes and nEmbd % nHead ≠ 0. */
-export function resolveGptConfig(partial: Partial<GptConfig> = {}): GptConfig {
-  for (const key of Object.keys(partial)) {
-    if (!(key in DEFAULT_GPT_CONFIG)) {
-      throw new Error(
-        `Unknown GptConfig key '${key}'. Known: ${Object.keys(DEFAULT_GPT_CONFIG).join(', ')}`,
-      );
-    }
-  }
-  const config: GptConfig = { ...DEFAULT_GPT_CONFIG, ...partial };
-  for (const key of POSITIVE_INT_KEYS) {
-    const value = config[key];
-    if (!Number.isInteger(value) || value < 1) {
-      throw new Error(`GptConfig.${key} must be a positive integer, got ${value}`);
-    }
-  }
-  if (!(config.initStd > 0)) {
-    throw new Error(`GptConfig.initStd must be > 0, got ${config.initStd}`);
-  }
-  if (config.nEmbd % config.nHead !== 0) {
-    throw new Error(
-      `GptConfig.nEmbd (${config.nEmbd}) must be divisible by nHead (${config.nHead})`,
-    );
-  }
+/**
+ * Fills defaults and rejects unknown keys, non-positive sizes and nEmbd % nHead ≠ 0; `path` names
+ * the config in errors ('GptConfig', or 'config.model' for a pipeline section).
+ */
+export function resolveGptConfig(partial: Partial<GptConfig> = {}, path = 'GptConfig'): GptConfig {
+  const config = resolveConfig(DEFAULT_GPT_CONFIG, partial, path);
+  for (const key of POSITIVE_INT_KEYS) checkPositiveInt(`${path}.${key}`, config[key]);
+  check(config.initStd > 0, `${path}.initStd`, '> 0', config.initStd);
+  check(
+    config.nEmbd % config.nHead === 0,
+    `${path}.nEmbd`,
+    `divisible by nHead (${config.nHead})`,
+    config.nEmbd,
+  );
   return config;
 }

@@ -10,14 +10,19 @@ export {
   paramShapes,
 } from './gpt';
 export { pickPositions, ScalarHead } from './heads';
-export { lmLoss, maskedCrossEntropy, sequenceLogProbs, tokenLogProbs } from './loss';
 export {
   bradleyTerryLoss,
-  copyTrunk,
-  loadRewardModel,
+  lmLoss,
+  maskedCrossEntropy,
   type PairingScores,
   type PitLoss,
   pitRankingLoss,
+  sequenceLogProbs,
+  tokenLogProbs,
+} from './loss';
+export {
+  copyTrunk,
+  loadRewardModel,
   REWARD_POOLINGS,
   type RewardKind,
   RewardModel,

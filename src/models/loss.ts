@@ -1,4 +1,4 @@
-/** Token log-probabilities and the masked language-model loss. */
+/** Token log-probabilities, the masked language-model loss, and the reward models' ranking losses. */
 import * as tf from '@tensorflow/tfjs';
 import type { Gpt } from './gpt';
 
@@ -71,5 +71,46 @@ export function lmLoss(model: Gpt, ids: tf.Tensor2D, lossMask?: tf.Tensor2D): tf
     const logits = model.logits(hidden).reshape([B * (L - 1), model.config.vocabSize]);
     const mask = (lossMask ?? tf.ones([B, L - 1])).reshape([B * (L - 1)]) as tf.Tensor1D;
     return maskedCrossEntropy(logits as tf.Tensor2D, targets, mask);
+  });
+}
+
+/** −log σ(d), elementwise (softplus(−d): stable for large |d|). */
+const negLogSigmoid = (d: tf.Tensor) => tf.softplus(d.neg());
+
+/** Bradley–Terry loss, mean over pairs: −log σ(r_chosen − r_rejected). */
+export function bradleyTerryLoss(chosen: tf.Tensor1D, rejected: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => negLogSigmoid(chosen.sub(rejected)).mean() as tf.Scalar);
+}
+
+/** R_PIT's loss variants (issue 4 §1); 'rp-difference' trains an R_P-layout model with BT. */
+export type PitLoss = 'five-constraints' | 'swap-only' | 'rp-difference';
+
+/** Scores of the four pairings r(x, a, b) = "how much better a is than b". */
+export interface PairingScores {
+  wl: tf.Tensor1D;
+  ww: tf.Tensor1D;
+  ll: tf.Tensor1D;
+  lw: tf.Tensor1D;
+}
+
+/**
+ * PIT's Eq. 2, mean over the batch of the sum of five terms −log σ(·):
+ * r(w,l)>r(w,w), r(w,l)>r(l,l), r(w,l)>r(l,w), r(w,w)>r(l,w), r(l,l)>r(l,w).
+ * 'swap-only' keeps only r(w,l)>r(l,w).
+ */
+export function pitRankingLoss(
+  r: PairingScores,
+  variant: 'five-constraints' | 'swap-only',
+): tf.Scalar {
+  return tf.tidy(() => {
+    if (variant === 'swap-only') return negLogSigmoid(r.wl.sub(r.lw)).mean() as tf.Scalar;
+    const terms = [
+      r.wl.sub(r.ww),
+      r.wl.sub(r.ll),
+      r.wl.sub(r.lw),
+      r.ww.sub(r.lw),
+      r.ll.sub(r.lw),
+    ].map(negLogSigmoid);
+    return tf.addN(terms).mean() as tf.Scalar;
   });
 }

@@ -43,6 +43,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SPECIAL_IDS } from '../data/tokenizer/special';
 import { runtime } from '../runtime';
+import { checkNonNegative, checkOneOf } from '../runtime/validate';
 import { type GptConfig, resolveGptConfig } from './config';
 import { type ForwardOptions, Gpt, type ParamMap } from './gpt';
 import { pickPositions, ScalarHead } from './heads';
@@ -91,14 +92,8 @@ export class RewardModel {
     options: RewardModelOptions = {},
   ) {
     const { head, pooling = 'eos', seedLabel = `reward.${kind}.init`, loglikWeight = 2 } = options;
-    if (!REWARD_POOLINGS.includes(pooling)) {
-      throw new Error(
-        `RewardModel: pooling must be one of ${REWARD_POOLINGS.join(', ')}, got '${pooling}'`,
-      );
-    }
-    if (!(Number.isFinite(loglikWeight) && loglikWeight >= 0)) {
-      throw new Error(`RewardModel: loglikWeight must be a finite number ≥ 0, got ${loglikWeight}`);
-    }
+    checkOneOf('RewardModel.pooling', pooling, REWARD_POOLINGS);
+    checkNonNegative('RewardModel.loglikWeight', loglikWeight);
     this.pooling = pooling;
     this.loglikWeight = loglikWeight;
     this.trunk = trunk instanceof Gpt ? trunk : new Gpt(trunk, undefined, `${seedLabel}.trunk`);
@@ -426,45 +421,4 @@ export function loadRewardModel(path: string): RewardModel {
   });
   rm.offset = Number(file.metadata.offset ?? 0);
   return rm;
-}
-
-/** −log σ(d), elementwise (softplus(−d): stable for large |d|). */
-const negLogSigmoid = (d: tf.Tensor) => tf.softplus(d.neg());
-
-/** Bradley–Terry loss, mean over pairs: −log σ(r_chosen − r_rejected). */
-export function bradleyTerryLoss(chosen: tf.Tensor1D, rejected: tf.Tensor1D): tf.Scalar {
-  return tf.tidy(() => negLogSigmoid(chosen.sub(rejected)).mean() as tf.Scalar);
-}
-
-/** R_PIT's loss variants (issue 4 §1); 'rp-difference' trains an R_P-layout model with BT. */
-export type PitLoss = 'five-constraints' | 'swap-only' | 'rp-difference';
-
-/** Scores of the four pairings r(x, a, b) = "how much better a is than b". */
-export interface PairingScores {
-  wl: tf.Tensor1D;
-  ww: tf.Tensor1D;
-  ll: tf.Tensor1D;
-  lw: tf.Tensor1D;
-}
-
-/**
- * PIT's Eq. 2, mean over the batch of the sum of five terms −log σ(·):
- * r(w,l)>r(w,w), r(w,l)>r(l,l), r(w,l)>r(l,w), r(w,w)>r(l,w), r(l,l)>r(l,w).
- * 'swap-only' keeps only r(w,l)>r(l,w).
- */
-export function pitRankingLoss(
-  r: PairingScores,
-  variant: 'five-constraints' | 'swap-only',
-): tf.Scalar {
-  return tf.tidy(() => {
-    if (variant === 'swap-only') return negLogSigmoid(r.wl.sub(r.lw)).mean() as tf.Scalar;
-    const terms = [
-      r.wl.sub(r.ww),
-      r.wl.sub(r.ll),
-      r.wl.sub(r.lw),
-      r.ww.sub(r.lw),
-      r.ll.sub(r.lw),
-    ].map(negLogSigmoid);
-    return tf.addN(terms).mean() as tf.Scalar;
-  });
 }

@@ -1,34 +1,48 @@
 /**
  * The pipeline's configuration and its three profiles. Each stage reads one section; a section's
  * canonical JSON is part of that stage's cache key, so editing one section recomputes exactly that
- * stage and what depends on it.
+ * stage and what depends on it. A training section is a partial config of its trainer (same field
+ * names, same defaults for what it leaves out): `trainSettings` adds the pipeline's schedule to
+ * an SFT or reward section, and a PPO section goes to `resolvePpoConfig` as it is.
  *
  * Sizes are our own (the paper gives no hyperparameters): `default` fits the whole pipeline in
  * about 25 minutes on a 2-core CPU, `smoke` in about a minute for CI, `full` is sized for a GPU.
+ * `smoke` and `full` are overrides of `default`, merged as a user's `--config` is.
  */
-import { type GptConfig, REWARD_POOLINGS, type RewardPooling } from '../models';
+import {
+  DEFAULT_GPT_CONFIG,
+  type GptConfig,
+  REWARD_POOLINGS,
+  type RewardPooling,
+  resolveGptConfig,
+} from '../models';
+import { check, checkOneOf, checkPositiveInt, mergeConfig } from '../runtime/validate';
+import type { BaseTrainConfig } from '../train/driver';
+import { DEFAULT_PPO_CONFIG, type PpoConfig, resolvePpoConfig } from '../train/ppo/config';
+import { DEFAULT_REWARD_CONFIG, type RewardConfig, resolveRewardConfig } from '../train/reward';
+import { DEFAULT_SFT_CONFIG, resolveSftConfig, type SftConfig } from '../train/sft';
 
 export type Profile = 'smoke' | 'default' | 'full';
 export const PROFILES: readonly Profile[] = ['smoke', 'default', 'full'];
 
-export interface TrainSection {
-  /** Optimizer steps. */
-  steps: number;
-  batchSize: number;
-  lr: number;
-}
-
-export interface PpoSection {
-  /** PPO iterations (rollout + update). */
-  iterations: number;
-  /** Prompts per rollout. */
-  batchSize: number;
-  lr: number;
-  /** KL coefficient β of the per-token penalty. */
-  klCoef: number;
-  /** Rollout temperature. */
-  temperature: number;
-}
+/**
+ * A trainer's partial config in which every profile states the fields `K`; the fields `Owned`
+ * are the pipeline's to set (see `TRAIN_OWNED`, `PPO_OWNED`), never the section's.
+ */
+export type Section<T, K extends keyof T, Owned extends keyof T = never> = Partial<Omit<T, Owned>> &
+  Pick<T, K>;
+type TrainOwned = (typeof TRAIN_OWNED)[number];
+type PpoOwned = (typeof PPO_OWNED)[number];
+type CheckKeys = (typeof CHECK_KEYS)[number];
+type Steps = 'maxSteps' | 'batchSize' | 'lr';
+type PpoStated =
+  | 'totalUpdates'
+  | 'batchSize'
+  | 'lr'
+  | 'klCoef'
+  | 'temperature'
+  | 'nMinibatches'
+  | 'ppoEpochs';
 
 export interface PipelineConfig {
   data: {
@@ -61,7 +75,7 @@ export interface PipelineConfig {
    * log-likelihood: R_P trained 400 steps from it ranks 0.863 of the 401 held-out pairs, against
    * 0.848 from a 1,200-step M_P^SFT and 0.850 from that one with 800 reward steps.
    */
-  sft: TrainSection;
+  sft: Section<SftConfig, Steps, TrainOwned & keyof SftConfig>;
   /**
    * SFT of the two improvers, M_PIT ((x, y_l) → y_w) and the Self-Refine model (generate,
    * critique, refine), both started from M_P^SFT, as the paper starts every model from one
@@ -70,7 +84,7 @@ export interface PipelineConfig {
    * trained 1,200 steps from scratch rewrote them to 0.672, from M_P^SFT to 0.700; with 700
    * steps from scratch, PIT lost to the responses it rewrote (Δ −18.5%).
    */
-  sftImprover: TrainSection;
+  sftImprover: Section<SftConfig, Steps, TrainOwned & keyof SftConfig>;
   /**
    * R_P, started from M_P^SFT; `pooling` is where the scalar head is read: 'eos', 'tokens', or
    * 'eos+loglik', the EOS head plus 2 × the trunk's own mean log-likelihood of the response (see
@@ -78,38 +92,32 @@ export interface PipelineConfig {
    * alone ranks the held-out pairs better than a trained EOS head, and training both together
    * ranks them best (measurements in the README).
    */
-  reward: TrainSection & { pooling: RewardPooling };
+  reward: Section<RewardConfig, Steps, TrainOwned> & { pooling: RewardPooling };
   /**
    * R_PIT, started from R_P, sized on its own. With the 'eos' read-out, the choices we tried
    * landed within the noise of the held-out pairs (R_P 600 steps and R_PIT 300 at 5e-4: 0.754 and
    * 0.744 against 0.764 and 0.764 for 400 steps each at 1e-3). With 'eos+loglik' the rate is 3e-4,
    * as for R_P, where 1e-3 first unlearned the trunk's log-likelihood (held-out 0.70 at step 100).
    */
-  gapReward: TrainSection;
+  gapReward: Section<RewardConfig, Steps, TrainOwned>;
   /**
    * The judge RM; `sftSteps` of language modelling on its chosen responses come first. It keeps
    * the EOS read-out: with its own 3,651 pairs and 2×128 trunk, per-token pooling measured no
    * better on its 202 test pairs (0.668 vs 0.693).
    */
-  judge: TrainSection & { sftSteps: number; pooling: RewardPooling };
-  /** RLHF of M_P against R_P. */
-  rlhf: PpoSection;
-  /** PIT RL of M_PIT against R_PIT; `rounds` is the curriculum (0: y_ref = y_l; 1: y_ref ~ M_P^RL). */
-  pitRl: PpoSection & {
+  judge: Section<RewardConfig, Steps, TrainOwned> & { sftSteps: number; pooling: RewardPooling };
+  /** RLHF of M_P against R_P (no held-out check: `validateEvery` and its kin are PIT RL's). */
+  rlhf: Section<PpoConfig, PpoStated, PpoOwned | CheckKeys>;
+  /**
+   * PIT RL of M_PIT against R_PIT. `totalUpdates` is the updates of each curriculum round; the
+   * held-out check (`validateEvery`, `patience`, `selectionMargin`) scores R_P's improvement of
+   * M_P^RL's responses to validation prompts after one step of the improver, and each round keeps
+   * its best-scoring policy.
+   */
+  pitRl: Section<PpoConfig, PpoStated | CheckKeys, PpoOwned> & {
+    /** The curriculum: 0, y_ref = y_l; 1, y_ref ~ M_P^RL. */
     rounds: number[];
-    /**
-     * Held-out check every this many updates (0 = off): R_P's improvement of M_P^RL responses on
-     * validation prompts after one step of the improver; each round keeps its best-scoring policy.
-     */
-    validateEvery: number;
-    /** Checks in a row without a new best that end a round early (0 = never). */
-    patience: number;
-    /**
-     * A checked policy replaces the kept one only when its per-prompt improvement beats the kept
-     * one's by more than this many standard errors of the paired difference (0 = any gain).
-     */
-    selectionMargin: number;
-    /** Validation prompts used by the check. */
+    /** Validation prompts used by the held-out check. */
     validationSize: number;
   };
   /** Self-improvement inference and the evaluation grid. */
@@ -140,77 +148,35 @@ export interface PipelineConfig {
   };
 }
 
-/** PPO settings each profile's RLHF and PIT RL share. */
-const SMOKE_PPO: PpoSection = {
-  iterations: 3,
-  batchSize: 16,
-  lr: 1e-4,
-  klCoef: 0.05,
-  temperature: 1,
-};
-// β = 0.05 let PIT round 1 drift to KL 2–3 nats against M_PIT^SFT in 20 updates while R_PIT's gap
-// rose and the exact judge's score fell (0.635 → 0.514): R_PIT (swap accuracy 0.78) is
-// exploitable at this size, so the anchor is stronger.
-const DEFAULT_PPO: PpoSection = {
-  iterations: 20,
+// PPO settings RLHF and PIT RL share. β = 0.05 let PIT round 1 drift to KL 2–3 nats against
+// M_PIT^SFT in 20 updates while R_PIT's gap rose and the exact judge's score fell (0.635 → 0.514):
+// R_PIT (swap accuracy 0.78) is exploitable at this size, so the anchor is stronger.
+const DEFAULT_PPO = {
   batchSize: 32,
   lr: 3e-5,
   klCoef: 0.2,
   temperature: 1,
-};
-const FULL_PPO: PpoSection = {
-  iterations: 200,
-  batchSize: 64,
-  lr: 1e-5,
-  klCoef: 0.05,
-  temperature: 1,
+  nMinibatches: 2,
+  ppoEpochs: 2,
 };
 
-const SMOKE: PipelineConfig = {
-  data: { source: 'synthetic', maxTrain: 400, synthSize: 0, judgeSize: 0, evalSize: 48 },
-  model: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 2, nEmbd: 48 },
-  judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 1, nHead: 2, nEmbd: 32 },
-  sft: { steps: 60, batchSize: 16, lr: 3e-3 },
-  sftImprover: { steps: 60, batchSize: 16, lr: 3e-3 },
-  reward: { steps: 40, batchSize: 16, lr: 3e-4, pooling: 'eos+loglik' },
-  gapReward: { steps: 40, batchSize: 16, lr: 1e-3 },
-  judge: { steps: 40, batchSize: 16, lr: 1e-3, sftSteps: 20, pooling: 'eos' },
-  rlhf: SMOKE_PPO,
-  pitRl: {
-    ...SMOKE_PPO,
-    rounds: [0, 1],
-    validateEvery: 1,
-    patience: 0,
-    selectionMargin: 0,
-    validationSize: 32,
-  },
-  improve: {
-    iterations: 2,
-    temperature: 0.4,
-    responseTemperature: 0.6,
-    samples: 2,
-    gapThreshold: 0,
-    maxNewTokens: 20,
-    temperatures: [0.4, 1.0],
-    bootstrap: 200,
-  },
-};
-
+/** The `default` profile, and the base the other two override. */
 const DEFAULT: PipelineConfig = {
   data: { source: 'synthetic', maxTrain: 0, synthSize: 13000, judgeSize: 6000, evalSize: 200 },
   model: { vocabSize: 160, blockSize: 112, nLayer: 3, nHead: 4, nEmbd: 96 },
   judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 4, nEmbd: 128 },
-  sft: { steps: 2400, batchSize: 32, lr: 2e-3 },
-  sftImprover: { steps: 1200, batchSize: 32, lr: 2e-3 },
-  reward: { steps: 400, batchSize: 32, lr: 3e-4, pooling: 'eos+loglik' },
-  gapReward: { steps: 400, batchSize: 32, lr: 3e-4 },
-  judge: { steps: 500, batchSize: 32, lr: 1e-3, sftSteps: 300, pooling: 'eos' },
+  sft: { maxSteps: 2400, batchSize: 32, lr: 2e-3 },
+  sftImprover: { maxSteps: 1200, batchSize: 32, lr: 2e-3 },
+  reward: { maxSteps: 400, batchSize: 32, lr: 3e-4, pooling: 'eos+loglik' },
+  gapReward: { maxSteps: 400, batchSize: 32, lr: 3e-4 },
+  judge: { maxSteps: 500, batchSize: 32, lr: 1e-3, sftSteps: 300, pooling: 'eos' },
   // 100 updates against the log-likelihood R_P raised M_P's exact-judge score at T = 1 from 0.635
   // to 0.680 (20 updates: 0.644; the judge itself as reward: 0.661) with KL 0.10
   // (scripts/rlhf-ceiling.ts); RLHF trains beside R_PIT, off the longest chain.
-  rlhf: { ...DEFAULT_PPO, iterations: 100 },
+  rlhf: { ...DEFAULT_PPO, totalUpdates: 100 },
   pitRl: {
     ...DEFAULT_PPO,
+    totalUpdates: 20,
     rounds: [0, 1],
     validateEvery: 4,
     patience: 2,
@@ -236,125 +202,169 @@ const DEFAULT: PipelineConfig = {
   },
 };
 
-const FULL: PipelineConfig = {
-  ...DEFAULT,
-  data: { source: 'synthetic', maxTrain: 0, synthSize: 40000, judgeSize: 20000, evalSize: 202 },
-  model: { vocabSize: 160, blockSize: 112, nLayer: 6, nHead: 8, nEmbd: 256 },
-  judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 4, nHead: 4, nEmbd: 128 },
-  sft: { steps: 3000, batchSize: 64, lr: 1e-3 },
-  sftImprover: { steps: 4000, batchSize: 64, lr: 1e-3 },
-  reward: { steps: 2000, batchSize: 64, lr: 1e-4, pooling: 'eos+loglik' },
-  gapReward: { steps: 1000, batchSize: 64, lr: 3e-4 },
-  judge: { steps: 1500, batchSize: 64, lr: 3e-4, sftSteps: 2000, pooling: 'eos' },
-  rlhf: FULL_PPO,
-  pitRl: {
-    ...FULL_PPO,
-    rounds: [0, 1],
-    validateEvery: 20,
-    patience: 3,
-    selectionMargin: 2,
-    validationSize: 199,
+/** Any part of a config, at any depth (lists are replaced whole). */
+export type ConfigOverrides<T> = {
+  [K in keyof T]?: T[K] extends readonly unknown[]
+    ? T[K]
+    : T[K] extends object
+      ? ConfigOverrides<T[K]>
+      : T[K];
+};
+
+// As in `default`, RLHF and PIT RL share their PPO sizes.
+const SMOKE_PPO = { totalUpdates: 3, batchSize: 16, lr: 1e-4, klCoef: 0.05 };
+const FULL_PPO = { totalUpdates: 200, batchSize: 64, lr: 1e-5, klCoef: 0.05 };
+
+/** What `smoke` and `full` change in `default`. */
+const OVERRIDES: Record<Exclude<Profile, 'default'>, ConfigOverrides<PipelineConfig>> = {
+  smoke: {
+    data: { maxTrain: 400, synthSize: 0, judgeSize: 0, evalSize: 48 },
+    model: { nLayer: 2, nHead: 2, nEmbd: 48 },
+    judgeModel: { nLayer: 1, nHead: 2, nEmbd: 32 },
+    sft: { maxSteps: 60, batchSize: 16, lr: 3e-3 },
+    sftImprover: { maxSteps: 60, batchSize: 16, lr: 3e-3 },
+    reward: { maxSteps: 40, batchSize: 16 },
+    gapReward: { maxSteps: 40, batchSize: 16, lr: 1e-3 },
+    judge: { maxSteps: 40, batchSize: 16, sftSteps: 20 },
+    rlhf: SMOKE_PPO,
+    pitRl: { ...SMOKE_PPO, validateEvery: 1, patience: 0, selectionMargin: 0, validationSize: 32 },
+    improve: {
+      iterations: 2,
+      temperature: 0.4,
+      responseTemperature: 0.6,
+      samples: 2,
+      maxNewTokens: 20,
+      temperatures: [0.4, 1.0],
+      bootstrap: 200,
+    },
+  },
+  full: {
+    data: { synthSize: 40000, judgeSize: 20000, evalSize: 202 },
+    model: { nLayer: 6, nHead: 8, nEmbd: 256 },
+    judgeModel: { nLayer: 4 },
+    sft: { maxSteps: 3000, batchSize: 64, lr: 1e-3 },
+    sftImprover: { maxSteps: 4000, batchSize: 64, lr: 1e-3 },
+    reward: { maxSteps: 2000, batchSize: 64, lr: 1e-4 },
+    gapReward: { maxSteps: 1000, batchSize: 64 },
+    judge: { maxSteps: 1500, batchSize: 64, lr: 3e-4, sftSteps: 2000 },
+    rlhf: FULL_PPO,
+    pitRl: { ...FULL_PPO, validateEvery: 20, patience: 3, validationSize: 199 },
   },
 };
 
+/** A trainer's fields a section may set: all but `owned`, which the pipeline sets itself. */
+function trainerFields(defaults: object, owned: readonly string[], extra: object = {}): object {
+  const own = Object.entries(defaults).filter(([key]) => !owned.includes(key));
+  return { ...Object.fromEntries(own), ...extra };
+}
+
+// `trainSettings` sets outDir and stage; each reward stage picks its model kind's loss; PPO's
+// EOS and PAD are the tokenizer's; only PIT RL has a held-out check.
+const TRAIN_OWNED = ['outDir', 'stage', 'loss'] as const;
+const PPO_OWNED = ['eosId', 'padId'] as const;
+const CHECK_KEYS = ['validateEvery', 'patience', 'selectionMargin'] as const;
+
+/** Every key a config may hold, with a value of the kind it must have (objects: their keys). */
+const SHAPE = {
+  data: { ...DEFAULT.data, format: '' },
+  model: DEFAULT_GPT_CONFIG,
+  judgeModel: DEFAULT_GPT_CONFIG,
+  sft: trainerFields(DEFAULT_SFT_CONFIG, TRAIN_OWNED),
+  sftImprover: trainerFields(DEFAULT_SFT_CONFIG, TRAIN_OWNED),
+  reward: trainerFields(DEFAULT_REWARD_CONFIG, TRAIN_OWNED, { pooling: 'eos' }),
+  gapReward: trainerFields(DEFAULT_REWARD_CONFIG, TRAIN_OWNED),
+  judge: trainerFields(DEFAULT_REWARD_CONFIG, TRAIN_OWNED, { sftSteps: 0, pooling: 'eos' }),
+  rlhf: trainerFields(DEFAULT_PPO_CONFIG, [...PPO_OWNED, ...CHECK_KEYS]),
+  pitRl: trainerFields(DEFAULT_PPO_CONFIG, PPO_OWNED, { rounds: [], validationSize: 0 }),
+  improve: DEFAULT.improve,
+};
+
 export function profileConfig(profile: Profile): PipelineConfig {
-  const table = { smoke: SMOKE, default: DEFAULT, full: FULL };
-  if (!(profile in table)) {
+  if (!PROFILES.includes(profile)) {
     throw new Error(`Unknown profile '${profile}'. Known: ${PROFILES.join(', ')}`);
   }
-  return structuredClone(table[profile]);
+  const base = structuredClone(DEFAULT);
+  return profile === 'default' ? base : mergeConfig(base, OVERRIDES[profile], SHAPE);
 }
 
 /**
- * Applies `overrides` (same shape, any depth) to a profile, rejecting unknown keys and values of
- * the wrong type before any work starts, with the dotted key in the message.
+ * Applies `overrides` (same shape, any depth) to a profile, rejecting unknown keys, values of the
+ * wrong kind and out-of-range values before any work starts, with the dotted key in the message.
  */
 export function resolvePipelineConfig(profile: Profile, overrides: unknown = {}): PipelineConfig {
-  const base = profileConfig(profile);
-  merge(base as unknown as Record<string, unknown>, overrides, 'config');
-  validate(base);
-  return base;
+  const config = mergeConfig(profileConfig(profile), overrides, SHAPE);
+  validate(config);
+  return config;
 }
 
-function merge(target: Record<string, unknown>, patch: unknown, at: string): void {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
-    throw new Error(`${at}: expected an object, got ${JSON.stringify(patch)}`);
-  }
-  for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
-    const path = `${at}.${key}`;
-    if (!(key in target) && !isOptionalKey(at, key)) {
-      throw new Error(`Unknown config key '${path}'. Known: ${Object.keys(target).join(', ')}`);
-    }
-    const current = target[key];
-    if (current !== null && typeof current === 'object' && !Array.isArray(current)) {
-      merge(current as Record<string, unknown>, value, path);
-    } else if (current !== undefined && typeof current !== typeof value) {
-      throw new Error(
-        `Config key '${path}' must be a ${typeof current}, got ${JSON.stringify(value)}`,
-      );
-    } else if (Array.isArray(current) && !Array.isArray(value)) {
-      throw new Error(`Config key '${path}' must be an array, got ${JSON.stringify(value)}`);
-    } else {
-      target[key] = value;
-    }
-  }
-}
+/** The settings of a train section (SFT or reward) that are the pipeline's, not the trainer's. */
+type PipelineOnly = 'pooling' | 'sftSteps';
+type Schedule = Pick<BaseTrainConfig, 'warmupSteps' | 'logEvery' | 'evalEvery' | 'checkpointEvery'>;
 
-/** Keys that exist only when set (optional in the type). */
-function isOptionalKey(at: string, key: string): boolean {
-  const optional: Record<string, string[]> = {
-    'config.data': ['format'],
-    'config.model': ['mlpRatio', 'initStd'],
-    'config.judgeModel': ['mlpRatio', 'initStd'],
+/**
+ * An SFT or reward section as its trainer's config, with the pipeline's schedule: warmup over the
+ * first tenth (at most 20 steps), a logging window of a tenth (1–10 steps), evaluation only at
+ * the end, and a checkpoint about every quarter of the run (a multiple of the logging window) so
+ * a killed stage resumes. What the section sets wins; `pooling` and `sftSteps` are dropped.
+ */
+export function trainSettings<
+  S extends Partial<BaseTrainConfig> & Pick<BaseTrainConfig, 'maxSteps'>,
+>(
+  section: S,
+  outDir: string,
+  stage: string,
+): Omit<S, PipelineOnly> & Schedule & { outDir: string; stage: string } {
+  const { pooling: _p, sftSteps: _s, ...own } = section as S & Record<PipelineOnly, unknown>;
+  const n = section.maxSteps;
+  const logEvery = section.logEvery ?? Math.max(1, Math.min(10, Math.floor(n / 10)));
+  const schedule: Schedule = {
+    warmupSteps: Math.min(20, Math.floor(n / 10)),
+    logEvery,
+    evalEvery: 0,
+    checkpointEvery: logEvery * Math.max(1, Math.round(n / 40)),
   };
-  return optional[at]?.includes(key) ?? false;
+  return { ...schedule, ...own, logEvery, outDir, stage } as Omit<S, PipelineOnly> &
+    Schedule & { outDir: string; stage: string };
 }
 
+/**
+ * The range rules: each training section passes its own trainer's checks (as `trainSettings`
+ * and the stage give it), under its path in the config; then the pipeline's own rules.
+ */
 function validate(c: PipelineConfig): void {
-  const positive: Array<[string, number]> = [
-    ['sft.steps', c.sft.steps],
-    ['sftImprover.steps', c.sftImprover.steps],
-    ['reward.steps', c.reward.steps],
-    ['gapReward.steps', c.gapReward.steps],
-    ['judge.steps', c.judge.steps],
-    ['judge.sftSteps', c.judge.sftSteps],
-    ['rlhf.iterations', c.rlhf.iterations],
-    ['pitRl.iterations', c.pitRl.iterations],
-    ['improve.iterations', c.improve.iterations],
-    ['improve.samples', c.improve.samples],
-    ['data.evalSize', c.data.evalSize],
+  checkPositiveInt('config.data.evalSize', c.data.evalSize);
+  resolveGptConfig(c.model, 'config.model');
+  resolveGptConfig(c.judgeModel, 'config.judgeModel');
+  for (const key of ['sft', 'sftImprover'] as const) {
+    resolveSftConfig(trainSettings(c[key], '', key), `config.${key}`);
+  }
+  for (const key of ['reward', 'gapReward', 'judge'] as const) {
+    resolveRewardConfig(trainSettings(c[key], '', key), `config.${key}`);
+  }
+  checkPositiveInt('config.judge.sftSteps', c.judge.sftSteps);
+  for (const key of ['reward', 'judge'] as const) {
+    checkOneOf(`config.${key}.pooling`, c[key].pooling, REWARD_POOLINGS);
+  }
+  resolvePpoConfig(c.rlhf, 'config.rlhf');
+  const { rounds, validationSize, ...pitPpo } = c.pitRl;
+  resolvePpoConfig(pitPpo, 'config.pitRl');
+  check(
+    rounds.length > 0 && rounds.every((r) => r === 0 || r === 1),
+    'config.pitRl.rounds',
+    'a non-empty list of rounds 0 and/or 1',
+    rounds,
+  );
+  checkPositiveInt('config.pitRl.validationSize', validationSize);
+  const { improve } = c;
+  checkPositiveInt('config.improve.iterations', improve.iterations);
+  checkPositiveInt('config.improve.samples', improve.samples);
+  const temperatures: Array<[string, number]> = [
+    ['config.improve.temperature', improve.temperature],
+    ['config.improve.responseTemperature', improve.responseTemperature],
+    ...improve.temperatures.map((t, i): [string, number] => [
+      `config.improve.temperatures[${i}]`,
+      t,
+    ]),
   ];
-  for (const [key, value] of positive) {
-    if (!Number.isInteger(value) || value < 1) {
-      throw new Error(`Config key '${key}' must be a positive integer, got ${value}`);
-    }
-  }
-  if (!(Number.isFinite(c.pitRl.selectionMargin) && c.pitRl.selectionMargin >= 0)) {
-    throw new Error(
-      `Config key 'pitRl.selectionMargin' must be a finite number ≥ 0, got ${c.pitRl.selectionMargin}`,
-    );
-  }
-  if (c.pitRl.rounds.length === 0 || c.pitRl.rounds.some((r) => r !== 0 && r !== 1)) {
-    throw new Error(
-      `Config key 'pitRl.rounds' must list rounds 0 and/or 1, got [${c.pitRl.rounds}]`,
-    );
-  }
-  for (const [key, pooling] of [
-    ['reward.pooling', c.reward.pooling],
-    ['judge.pooling', c.judge.pooling],
-  ] as const) {
-    if (!REWARD_POOLINGS.includes(pooling)) {
-      throw new Error(
-        `Config key '${key}' must be one of ${REWARD_POOLINGS.join(', ')}, got '${pooling}'`,
-      );
-    }
-  }
-  for (const t of [
-    c.improve.temperature,
-    c.improve.responseTemperature,
-    ...c.improve.temperatures,
-  ]) {
-    if (!(t > 0 && t <= 2))
-      throw new Error(`Config key 'improve.*temperature(s)' must be in (0, 2], got ${t}`);
-  }
+  for (const [path, t] of temperatures) check(t > 0 && t <= 2, path, 'in (0, 2]', t);
 }

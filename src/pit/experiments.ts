@@ -44,8 +44,6 @@ export interface EvalModels {
   selfRefine?: Gpt;
   rp: RewardModel;
   rpit: RewardModel;
-  /** Improvers trained with other curricula, by label ("round 0 only", ...). */
-  ablations: Record<string, Gpt>;
 }
 
 export interface ComparisonRow extends Comparison {
@@ -153,7 +151,7 @@ export interface Generations {
 }
 
 export function generateSystems(
-  models: Omit<EvalModels, 'ablations'>,
+  models: EvalModels,
   e: ExperimentContext,
   progress: (fraction: number, detail: string) => void = () => {},
 ): Generations {
@@ -296,24 +294,15 @@ export async function temperatureExperiment(
   const base = await scoresOf(lead, xs, original);
   const rows: EvalResults['temperatureSweep'] = [];
   for (const temp of e.config.temperatures) {
-    const pit = improveOnce(
-      models.improver,
-      tok,
-      xs,
-      original,
-      genOptions(e, `sweep/pit/${temp}`, temp),
-    );
-    const runs: Array<[string, string[]]> = [['pit', pit]];
+    const at = (stream: string) => genOptions(e, `sweep/${stream}/${temp}`, temp);
+    const runs: Array<[string, string[]]> = [
+      ['pit', improveOnce(models.improver, tok, xs, original, at('pit'))],
+    ];
     if (models.selfRefine) {
-      const sr = selfRefine(
-        models.selfRefine,
-        tok,
-        xs,
-        original,
-        1,
-        genOptions(e, `sweep/sr/${temp}`, temp),
-      );
-      runs.push(['self_refine', sr.ys[1]!]);
+      runs.push([
+        'self_refine',
+        selfRefine(models.selfRefine, tok, xs, original, 1, at('sr')).ys[1]!,
+      ]);
     }
     for (const [system, ys] of runs) {
       const s = await scoresOf(lead, xs, ys);
@@ -394,35 +383,6 @@ export async function iterationsExperiment(
     elo.push({ judge: judge.name, players: r.players, rating: r.rating, ci95: r.ci95 });
   }
   return { iterations, elo, gapRuleMeanIterations: mean(g.pit.stoppedAt) };
-}
-
-/** Every experiment in one call (what the stages compute one by one). */
-export async function runExperiments(
-  models: EvalModels,
-  tok: Tokenizer,
-  prompts: string[],
-  judges: Judge[],
-  config: PipelineConfig['improve'],
-  rng: (label: string) => Rng,
-  progress: (fraction: number, detail: string) => void = () => {},
-): Promise<EvalResults> {
-  const e: ExperimentContext = {
-    tok,
-    ...evaluationRows(prompts, config.samples),
-    judges,
-    config,
-    rng,
-  };
-  const g = generateSystems(models, e, (f, d) => progress(0.5 * f, d));
-  progress(0.55, 'main table');
-  const main = await mainExperiment(g, e);
-  progress(0.65, 'temperature sweep');
-  const temperatureSweep = await temperatureExperiment(models, g.original, e);
-  progress(0.8, 'curriculum ablation');
-  const curriculumAblation = await curriculumExperiment(models.ablations, g, e);
-  progress(0.9, 'iterations and ELO');
-  const its = await iterationsExperiment(g, e);
-  return { ...main, temperatureSweep, curriculumAblation, ...its };
 }
 
 function mean(xs: ArrayLike<number>): number {

@@ -107,6 +107,23 @@ export function scoreRp(
 }
 
 /**
+ * R_PIT's single-pass scores r(x, y, y_ref) − offset: what the five-constraint loss trains.
+ * `scoreGap` (what PIT RL and the stopping rule use) antisymmetrises these.
+ */
+export function rawGapScores(
+  rm: RewardModel,
+  tok: Tokenizer,
+  xs: readonly string[],
+  ys: readonly string[],
+  refs: readonly string[],
+): Float32Array {
+  return scoreRows(
+    rm,
+    xs.map((x, i) => rpitInput(tok, x, ys[i]!, refs[i]!)),
+  );
+}
+
+/**
  * R_PIT(x, y, y_ref): how much better `ys` are than `refs`, for each row. Antisymmetrised,
  * (r(x, y, y_ref) − r(x, y_ref, y)) / 2, so that r(x, y, y) = 0 exactly and swapping the two
  * responses flips the sign: the trained model's own self-gap is only ≈ 0 on average (its offset),
@@ -125,13 +142,7 @@ export function scoreGap(
     const b = scoreRp(rm, tok, xs, refs);
     return a.map((v, i) => v - b[i]!);
   }
-  const forward = scoreRows(
-    rm,
-    xs.map((x, i) => rpitInput(tok, x, ys[i]!, refs[i]!)),
-  );
-  const backward = scoreRows(
-    rm,
-    xs.map((x, i) => rpitInput(tok, x, refs[i]!, ys[i]!)),
-  );
+  const forward = rawGapScores(rm, tok, xs, ys, refs);
+  const backward = rawGapScores(rm, tok, xs, refs, ys);
   return forward.map((f, i) => (f - backward[i]!) / 2);
 }

@@ -6,6 +6,8 @@
  * Status of a node:  cached (artifact for its current key exists) · stale (inputs or config
  * changed since, so the key has no artifact) · running · failed · done (computed in this run).
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { type ArtifactStore, stageKey } from './cache';
 
 export type StageStatus = 'cached' | 'stale' | 'running' | 'failed' | 'done';
@@ -26,6 +28,13 @@ export interface StageDef<C = unknown> {
   name: string;
   /** Input name → stage name. */
   deps: Record<string, string>;
+  /**
+   * The part of the run's config this stage reads: exactly what its cache key covers, so a change
+   * elsewhere in the config keeps its artifact.
+   */
+  config(config: C): unknown;
+  /** Files the stage writes into its artifact dir; the runner fails the stage if one is missing. */
+  artifacts: readonly string[];
   run(ctx: StageContext<C>): Promise<void>;
 }
 
@@ -69,19 +78,14 @@ export function topoOrder(stages: readonly StageDef[]): string[] {
   return order;
 }
 
-export interface GraphOptions {
+export interface GraphOptions<C = unknown> {
   store: ArtifactStore;
   seed: number;
   version: string;
-  /** Config of each stage, by stage name: exactly what its key covers. */
-  configs: Record<string, unknown>;
-  /**
-   * What stages receive as `ctx.config` (default: their entry in `configs`). Pass the whole
-   * pipeline config when `configs` holds only the sections each stage depends on.
-   */
-  runConfig?: unknown;
+  /** The run's config: every stage receives it whole, and its key covers `stage.config(config)`. */
+  config: C;
   /** Where stages run (default: in this process). */
-  execute?: StageExecutor;
+  execute?: StageExecutor<C>;
   /** Stages run at once, for executors that run elsewhere (default 1). */
   jobs?: number;
   onStatus?: (node: GraphNode) => void;
@@ -89,15 +93,21 @@ export interface GraphOptions {
 }
 
 /** Keys of every stage under the given configs, without running anything. */
-export function planGraph(stages: readonly StageDef[], options: GraphOptions): GraphNode[] {
+export function planGraph<C>(
+  stages: readonly StageDef<C>[],
+  options: GraphOptions<C>,
+): GraphNode[] {
   const keys = new Map<string, string>();
   const byName = new Map(stages.map((s) => [s.name, s]));
   return topoOrder(stages).map((name) => {
     const s = byName.get(name)!;
     const inputs = Object.fromEntries(Object.entries(s.deps).map(([k, d]) => [k, keys.get(d)!]));
+    const config = typeof s.config === 'function' ? s.config(options.config) : undefined;
+    // A stage without a slice would key on nothing and reuse a stale artifact after any change.
+    if (config === undefined) throw new Error(`Stage '${name}' declares no config slice`);
     const key = stageKey({
       stage: name,
-      config: options.configs[name] ?? null,
+      config,
       seed: options.seed,
       version: options.version,
       inputs,
@@ -129,10 +139,10 @@ export interface StageUsage {
 }
 
 /** Runs stages in the calling process, one at a time. */
-export const inProcess: StageExecutor = async (def, ctx) => {
+export async function inProcess<C>(def: StageDef<C>, ctx: StageContext<C>): Promise<undefined> {
   await def.run(ctx);
   return undefined;
-};
+}
 
 /**
  * Runs the graph up to `targets` (default: all): each stage is a cache hit or runs once its inputs
@@ -140,9 +150,9 @@ export const inProcess: StageExecutor = async (def, ctx) => {
  * several are ready, the one heading the longest chain of dependants starts first. Returns every
  * node with its final status and time.
  */
-export async function runGraph(
-  stages: readonly StageDef[],
-  options: GraphOptions,
+export async function runGraph<C>(
+  stages: readonly StageDef<C>[],
+  options: GraphOptions<C>,
   targets?: string[],
 ): Promise<GraphNode[]> {
   const nodes = planGraph(stages, options);
@@ -159,7 +169,7 @@ export async function runGraph(
       throw new Error(`Unknown stage '${t}'. Stages: ${nodes.map((n) => n.name).join(', ')}`);
     want(t);
   }
-  const execute = options.execute ?? inProcess;
+  const execute: StageExecutor<C> = options.execute ?? inProcess;
   // In-process stages are synchronous compute: overlapping them would gain nothing.
   const jobs = execute === inProcess ? 1 : Math.max(1, Math.floor(options.jobs ?? 1));
   const depth = chainLengths(nodes);
@@ -182,7 +192,7 @@ export async function runGraph(
         const usage = await execute(
           def,
           {
-            config: options.runConfig ?? options.configs[node.name],
+            config: options.config,
             seed: options.seed,
             inputs,
             outDir,
@@ -192,6 +202,10 @@ export async function runGraph(
           abort.signal,
         );
         if (usage?.peakRssMb !== undefined) node.peakRssMb = usage.peakRssMb;
+        const missing = def.artifacts.filter((f) => !existsSync(path.join(outDir, f)));
+        if (missing.length > 0) {
+          throw new Error(`stage '${def.name}' did not write its artifact ${missing.join(', ')}`);
+        }
       })
       .then(
         () => {

@@ -5,7 +5,7 @@
 import type { BackendName } from '../runtime';
 import { runtime } from '../runtime';
 import type { PipelineConfig } from './config';
-import { pipelineStages } from './pipeline';
+import { pipelineStages } from './stages';
 import type { WorkerMessage, WorkerRequest } from './workers';
 
 const send = (m: WorkerMessage, then?: () => void) => process.send?.(m, undefined, {}, then);

@@ -6,73 +6,97 @@
 import { existsSync } from 'node:fs';
 import type { Rng } from '../runtime';
 import {
+  check,
+  checkNonNegativeInt,
+  checkOneOf,
+  checkPositiveInt,
+  resolveConfig,
+} from '../runtime/validate';
+import {
   latestStageCheckpoint,
   restoreStageCheckpoint,
   type StageObjects,
   saveStageCheckpoint,
 } from './checkpoint';
-import { checkConfig } from './config';
 import { type LrSchedule, lrAt, stageFiles, type TrainerHooks } from './loop';
 import { type MetricName, MetricsLogger, type MetricsRow } from './metrics';
 import type { AdamW } from './optim';
 
-/** Fields every supervised trainer config has. Defaults live in each trainer's config. */
+/**
+ * Fields every supervised trainer config has. Their defaults are `DEFAULT_BASE_TRAIN_CONFIG`,
+ * which each trainer's defaults spread (overriding what differs, e.g. the reward model's `lr`).
+ */
 export interface BaseTrainConfig {
-  /** Optimizer steps to run in total (a resumed run continues to the same total). */
+  /** Optimizer steps to run in total (a resumed run continues to the same total). @defaultValue 300 */
   maxSteps: number;
-  /** Examples (SFT) or preference pairs (reward) per step. */
+  /** Examples (SFT) or preference pairs (reward) per step. @defaultValue 16 */
   batchSize: number;
-  /** Peak AdamW learning rate. */
+  /**
+   * Peak AdamW learning rate. Small models take large steps; TRL's 2e-5 is for billion-parameter
+   * models. @defaultValue 1e-3
+   */
   lr: number;
-  /** Decay after warmup: 'constant', 'linear' or 'cosine' to 0. */
+  /** Decay after warmup: 'constant', 'linear' or 'cosine' to 0. @defaultValue 'cosine' */
   lrSchedule: LrSchedule;
-  /** Linear warmup steps. */
+  /** Linear warmup steps. @defaultValue 20 */
   warmupSteps: number;
-  /** Decoupled weight decay on matrices. */
+  /** Decoupled weight decay on matrices. @defaultValue 0 */
   weightDecay: number;
-  /** Global gradient-norm clip (0 = off). */
+  /** Global gradient-norm clip (0 = off). @defaultValue 1 */
   maxGradNorm: number;
-  /** Average and log train metrics every this many steps. */
+  /** Average and log train metrics every this many steps. @defaultValue 10 */
   logEvery: number;
-  /** Evaluate on held-out data every this many steps (0 = only at the end). */
+  /** Evaluate on held-out data every this many steps (0 = only at the end). @defaultValue 100 */
   evalEvery: number;
-  /** Directory for `<stage>.ckpt.safetensors` and `<stage>.metrics.jsonl`; '' = no files. */
+  /** Directory for `<stage>.ckpt.safetensors` and `<stage>.metrics.jsonl`; '' = no files. @defaultValue '' */
   outDir: string;
-  /** Checkpoint every this many steps (0 = never); must be a multiple of `logEvery`. */
+  /** Checkpoint every this many steps (0 = never); must be a multiple of `logEvery`. @defaultValue 50 */
   checkpointEvery: number;
-  /** Continue from the stage checkpoint in `outDir` when one exists. */
+  /** Continue from the stage checkpoint in `outDir` when one exists. @defaultValue true */
   resume: boolean;
 }
 
-/** Range rules shared by every trainer config. */
-export function checkBaseConfig(c: BaseTrainConfig, name: string): void {
+/** Defaults sized for the synthetic task on a 2-core CPU (a ~1 M-parameter GPT). */
+export const DEFAULT_BASE_TRAIN_CONFIG: Readonly<BaseTrainConfig> = Object.freeze({
+  maxSteps: 300,
+  batchSize: 16,
+  lr: 1e-3,
+  lrSchedule: 'cosine',
+  warmupSteps: 20,
+  weightDecay: 0,
+  maxGradNorm: 1,
+  logEvery: 10,
+  evalEvery: 100,
+  outDir: '',
+  checkpointEvery: 50,
+  resume: true,
+});
+
+/**
+ * A trainer's config: `defaults` filled with `partial`, then the rules every trainer shares.
+ * `path` names the config in errors ('SftConfig', or 'config.sft' for a pipeline section).
+ */
+export function resolveTrainConfig<T extends BaseTrainConfig>(
+  defaults: Readonly<T>,
+  partial: Partial<T>,
+  path: string,
+): T {
+  const c = resolveConfig(defaults, partial, path);
   for (const key of ['maxSteps', 'batchSize', 'logEvery'] as const) {
-    checkConfig(Number.isInteger(c[key]) && c[key] > 0, name, key, 'a positive integer', c[key]);
+    checkPositiveInt(`${path}.${key}`, c[key]);
   }
   for (const key of ['warmupSteps', 'evalEvery', 'checkpointEvery'] as const) {
-    checkConfig(
-      Number.isInteger(c[key]) && c[key] >= 0,
-      name,
-      key,
-      'a non-negative integer',
-      c[key],
-    );
+    checkNonNegativeInt(`${path}.${key}`, c[key]);
   }
-  checkConfig(c.lr > 0, name, 'lr', '> 0', c.lr);
-  checkConfig(
-    ['constant', 'linear', 'cosine'].includes(c.lrSchedule),
-    name,
-    'lrSchedule',
-    "one of 'constant', 'linear', 'cosine'",
-    c.lrSchedule,
-  );
-  checkConfig(
+  check(c.lr > 0, `${path}.lr`, '> 0', c.lr);
+  checkOneOf(`${path}.lrSchedule`, c.lrSchedule, ['constant', 'linear', 'cosine']);
+  check(
     c.checkpointEvery % c.logEvery === 0,
-    name,
-    'checkpointEvery',
+    `${path}.checkpointEvery`,
     `a multiple of logEvery (${c.logEvery}), so no logging window straddles a checkpoint`,
     c.checkpointEvery,
   );
+  return c;
 }
 
 /** What one step reports: weighted sums (`sums[k] / counts[k]` is the metric) and token count. */

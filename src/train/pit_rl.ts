@@ -13,7 +13,7 @@ import { SPECIAL_IDS } from '../data';
 import type { Gpt } from '../models';
 import { sample } from '../models';
 import type { Rng } from '../runtime';
-import { checkConfig, resolveConfig } from './config';
+import { check, checkPositiveInt, resolveConfig } from '../runtime/validate';
 import { type PpoConfig, type PpoOptions, type PpoResult, trainPpo, type ValueModel } from './ppo';
 
 /** One preference triple as token ids (no BOS/EOS needed; a trailing EOS in y_l is dropped). */
@@ -64,27 +64,20 @@ export const DEFAULT_PIT_RL_CONFIG: Readonly<PitRlConfig> = Object.freeze<PitRlC
 export function resolvePitRlConfig(partial: Partial<PitRlConfig> = {}): PitRlConfig {
   const N = 'PitRlConfig';
   const c = resolveConfig(DEFAULT_PIT_RL_CONFIG, partial, N);
-  checkConfig(c.rounds.length > 0, N, 'rounds', 'a non-empty list', c.rounds);
+  check(c.rounds.length > 0, `${N}.rounds`, 'a non-empty list', c.rounds);
   for (const [i, r] of c.rounds.entries()) {
-    checkConfig(
+    const at = `${N}.rounds[${i}]`;
+    check(
       ['data', 'policy'].includes(r.reference),
-      N,
-      `rounds[${i}].reference`,
+      `${at}.reference`,
       "'data' or 'policy'",
       r.reference,
     );
-    checkConfig(
-      Number.isInteger(r.updates) && r.updates > 0,
-      N,
-      `rounds[${i}].updates`,
-      'a positive integer',
-      r.updates,
-    );
+    checkPositiveInt(`${at}.updates`, r.updates);
   }
-  checkConfig(
+  check(
     c.ppo.totalUpdates === undefined,
-    N,
-    'ppo.totalUpdates',
+    `${N}.ppo.totalUpdates`,
     'unset (each round sets its own `updates`)',
     c.ppo.totalUpdates,
   );

@@ -7,14 +7,26 @@ import * as tf from '@tensorflow/tfjs';
 import type { Tokenizer } from '../data';
 import { bradleyTerryLoss, type PitLoss, pitRankingLoss, type RewardModel } from '../models';
 import { runtime } from '../runtime';
+import { check } from '../runtime/validate';
 import { idsTensor, padRight, rpInput, rpitInput } from './batches';
-import { checkConfig, configHash, resolveConfig } from './config';
-import { type BaseTrainConfig, checkBaseConfig, runStage, type StageOutcome } from './driver';
+import { configHash } from './config';
+import {
+  type BaseTrainConfig,
+  DEFAULT_BASE_TRAIN_CONFIG,
+  resolveTrainConfig,
+  runStage,
+  type StageOutcome,
+} from './driver';
 import { batchAt, guardedStep, type TrainerHooks } from './loop';
 import { AdamW } from './optim';
 import { pairMetrics, type RewardStats } from './reward_metrics';
 
 export interface RewardConfig extends BaseTrainConfig {
+  /**
+   * Peak AdamW learning rate. TRL's RewardTrainer default is 1e-4; a small trunk initialised from
+   * SFT tolerates more. @defaultValue 3e-4
+   */
+  lr: number;
   /**
    * R_PIT's loss: PIT's 'five-constraints' (Eq. 2), 'swap-only' (r(w,l) > r(l,w)), or
    * 'rp-difference' (an R_P-layout model trained with Bradley–Terry; its gap is a difference of
@@ -35,19 +47,8 @@ export interface RewardConfig extends BaseTrainConfig {
 }
 
 export const DEFAULT_REWARD_CONFIG: Readonly<RewardConfig> = Object.freeze({
-  maxSteps: 300,
-  batchSize: 16,
-  /** TRL's RewardTrainer default is 1e-4; a small trunk initialised from SFT tolerates more. */
+  ...DEFAULT_BASE_TRAIN_CONFIG,
   lr: 3e-4,
-  lrSchedule: 'cosine',
-  warmupSteps: 20,
-  weightDecay: 0,
-  maxGradNorm: 1,
-  logEvery: 10,
-  evalEvery: 100,
-  outDir: '',
-  checkpointEvery: 50,
-  resume: true,
   loss: 'five-constraints',
   centerRewardsCoefficient: 0,
   evalBatchSize: 64,
@@ -55,6 +56,14 @@ export const DEFAULT_REWARD_CONFIG: Readonly<RewardConfig> = Object.freeze({
   normaliseLimit: 512,
   stage: 'reward',
 });
+
+/** `DEFAULT_REWARD_CONFIG` filled with `partial`, checked; `path` names the config in errors. */
+export function resolveRewardConfig(
+  partial: Partial<RewardConfig> = {},
+  path = 'RewardConfig',
+): RewardConfig {
+  return resolveTrainConfig(DEFAULT_REWARD_CONFIG, partial, path);
+}
 
 /** A preference pair in TRL's column names (`PreferenceRecord` fits). */
 export interface Pair {
@@ -188,14 +197,12 @@ export async function trainReward(
   hooks: TrainerHooks = {},
 ): Promise<RewardResult> {
   // 1. config
-  const c = resolveConfig(DEFAULT_REWARD_CONFIG, config, 'RewardConfig');
-  checkBaseConfig(c, 'RewardConfig');
+  const c = resolveRewardConfig(config);
   const rm = models.reward;
   const layoutOk = (rm.kind === 'rpit') === (c.loss !== 'rp-difference');
-  checkConfig(
+  check(
     layoutOk,
-    'RewardConfig',
-    'loss',
+    'RewardConfig.loss',
     `'rp-difference' exactly when the model kind is 'rp' or 'rpit-diff' (kind '${rm.kind}')`,
     c.loss,
   );

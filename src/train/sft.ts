@@ -8,10 +8,11 @@ import type { Tokenizer } from '../data';
 import type { Gpt } from '../models';
 import { runtime } from '../runtime';
 import { idsTensor, policyPrompt, responseIds, type SftExample, sftBatch } from './batches';
-import { configHash, resolveConfig } from './config';
+import { configHash } from './config';
 import {
   type BaseTrainConfig,
-  checkBaseConfig,
+  DEFAULT_BASE_TRAIN_CONFIG,
+  resolveTrainConfig,
   runStage,
   type StageOutcome,
   type StepOutput,
@@ -27,25 +28,16 @@ export interface SftConfig extends BaseTrainConfig {
   stage: string;
 }
 
-/** Defaults sized for the synthetic task on a 2-core CPU (a ~1 M-parameter GPT). */
 export const DEFAULT_SFT_CONFIG: Readonly<SftConfig> = Object.freeze({
-  /** @defaultValue 300 */
-  maxSteps: 300,
-  batchSize: 16,
-  /** Small models take large steps; TRL's 2e-5 is for billion-parameter models. */
-  lr: 1e-3,
-  lrSchedule: 'cosine',
-  warmupSteps: 20,
-  weightDecay: 0,
-  maxGradNorm: 1,
-  logEvery: 10,
-  evalEvery: 100,
-  outDir: '',
-  checkpointEvery: 50,
-  resume: true,
+  ...DEFAULT_BASE_TRAIN_CONFIG,
   evalBatchSize: 64,
   stage: 'sft',
 });
+
+/** `DEFAULT_SFT_CONFIG` filled with `partial`, checked; `path` names the config in errors. */
+export function resolveSftConfig(partial: Partial<SftConfig> = {}, path = 'SftConfig'): SftConfig {
+  return resolveTrainConfig(DEFAULT_SFT_CONFIG, partial, path);
+}
 
 export interface SftData {
   train: readonly SftExample[];
@@ -132,8 +124,7 @@ export async function trainSft(
   hooks: TrainerHooks = {},
 ): Promise<SftResult> {
   // 1. config
-  const c = resolveConfig(DEFAULT_SFT_CONFIG, config, 'SftConfig');
-  checkBaseConfig(c, 'SftConfig');
+  const c = resolveSftConfig(config);
   if (data.train.length === 0) throw new Error('trainSft: data.train is empty');
   // 2. optimizer and the data-order stream
   const model = models.policy;

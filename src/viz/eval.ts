@@ -246,3 +246,36 @@ export function rewardHistogram(
     },
   };
 }
+
+/** Lines with markers, one per series, with asymmetric error bars where a series has `err` [lo, hi]. */
+export function lineFigure(
+  title: string,
+  series: Array<{ name: string; x: number[]; y: number[]; err?: number[][] }>,
+  xTitle: string,
+  yTitle: string,
+): Figure {
+  return {
+    data: series.map((s) => ({
+      type: 'scatter',
+      mode: 'lines+markers',
+      name: s.name,
+      x: s.x,
+      y: s.y,
+      ...(s.err
+        ? {
+            error_y: {
+              type: 'data',
+              symmetric: false,
+              array: s.err.map((e, i) => e[1]! - s.y[i]!),
+              arrayminus: s.err.map((e, i) => s.y[i]! - e[0]!),
+            },
+          }
+        : {}),
+    })),
+    layout: {
+      title: { text: title },
+      xaxis: { title: { text: xTitle } },
+      yaxis: { title: { text: yTitle } },
+    },
+  };
+}

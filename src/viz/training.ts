@@ -36,7 +36,7 @@ export function metricFigure(
   frame: MetricsSource,
   keys: readonly MetricName[],
   title: string,
-  opts: { y2?: readonly MetricName[]; yTitle?: string } = {},
+  opts: FigureOptions = {},
 ): Figure {
   const all = [...keys, ...(opts.y2 ?? [])];
   const data = all
@@ -61,42 +61,45 @@ export function metricFigure(
   };
 }
 
+/** Axis options of `metricFigure`. */
+type FigureOptions = { y2?: readonly MetricName[]; yTitle?: string };
+
+/** A standard figure: `metricFigure` with its keys, title and axes fixed. */
+const fixedFigure =
+  (keys: readonly MetricName[], title: string, opts: FigureOptions) =>
+  (frame: dfd.DataFrame): Figure =>
+    metricFigure(frame, keys, title, opts);
+
 /** Train and held-out loss (SFT, reward models, PPO losses). */
-export const lossFigure = (frame: dfd.DataFrame): Figure =>
-  metricFigure(frame, ['loss', 'eval_loss', 'loss/policy_avg', 'loss/value_avg'], 'Loss', {
-    yTitle: 'loss',
-  });
+export const lossFigure = fixedFigure(
+  ['loss', 'eval_loss', 'loss/policy_avg', 'loss/value_avg'],
+  'Loss',
+  { yTitle: 'loss' },
+);
 
 /** RL objective: reward model score and RLHF reward, with KL to the reference on the right axis. */
-export const rewardKlFigure = (frame: dfd.DataFrame): Figure =>
-  metricFigure(
-    frame,
-    ['objective/scores', 'objective/rlhf_reward', 'pit/gap_reward_mean', 'mean_reward'],
-    'Reward and KL',
-    {
-      y2: ['objective/kl'],
-      yTitle: 'reward',
-    },
-  );
+export const rewardKlFigure = fixedFigure(
+  ['objective/scores', 'objective/rlhf_reward', 'pit/gap_reward_mean', 'mean_reward'],
+  'Reward and KL',
+  { y2: ['objective/kl'], yTitle: 'reward' },
+);
 
 /** Policy entropy (nats per token). */
-export const entropyFigure = (frame: dfd.DataFrame): Figure =>
-  metricFigure(
-    frame,
-    ['entropy', 'eval_entropy', 'objective/entropy', 'policy/entropy_avg'],
-    'Entropy',
-    { yTitle: 'nats' },
-  );
+export const entropyFigure = fixedFigure(
+  ['entropy', 'eval_entropy', 'objective/entropy', 'policy/entropy_avg'],
+  'Entropy',
+  { yTitle: 'nats' },
+);
 
 /** PPO ratio and value clip fractions. */
-export const clipFractionFigure = (frame: dfd.DataFrame): Figure =>
-  metricFigure(frame, ['policy/clipfrac_avg', 'val/clipfrac_avg'], 'Clip fraction', {
-    yTitle: 'fraction',
-  });
+export const clipFractionFigure = fixedFigure(
+  ['policy/clipfrac_avg', 'val/clipfrac_avg'],
+  'Clip fraction',
+  { yTitle: 'fraction' },
+);
 
 /** Response length with the EOS rate on the right axis (length drift is the usual reward-hack tell). */
-export const lengthFigure = (frame: dfd.DataFrame): Figure =>
-  metricFigure(frame, ['response/length_mean'], 'Response length', {
-    y2: ['response/eos_rate'],
-    yTitle: 'tokens',
-  });
+export const lengthFigure = fixedFigure(['response/length_mean'], 'Response length', {
+  y2: ['response/eos_rate'],
+  yTitle: 'tokens',
+});

@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { dataCommand, parseMapping } from '../../src/cli/data';
-import { HH_FILE, jsonl, tmpFile, tmpPath } from './helpers';
+import { HH_SAMPLE } from '../../src/data';
+import { jsonl, tmpFile, tmpPath } from './helpers';
 
 /** Runs the command with console.log/error captured. */
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -28,8 +29,8 @@ const badFile = tmpFile(
   `${jsonl([good])}not json\n${jsonl([{ ...good, chosen: 'b' }])}`,
 );
 
-test('inspect --json on the shared HH file', async () => {
-  const r = await run(['inspect', HH_FILE, '--format', 'hh', '--json']);
+test('inspect --json on the bundled HH sample', async () => {
+  const r = await run(['inspect', HH_SAMPLE, '--format', 'hh', '--json']);
   assert.is(r.code, 0);
   const j = JSON.parse(r.out);
   assert.equal([j.loaded, j.skipped, j.errors], [1800, 0, []]);

@@ -1,19 +1,8 @@
-/** Test helpers for the data suite: temp files and the shared HH sample's location. */
+/** Test helpers for the data suite: temp files (the HH sample is `HH_SAMPLE` from src/data). */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-
-export const REPO = resolve(__dirname, '..', '..');
-/** CI clones the repository with shared/ beside it. */
-export const HH_FILE = resolve(
-  REPO,
-  '..',
-  'shared',
-  'data',
-  'hh-rlhf',
-  'harmless-base-test.part1.jsonl.gz',
-);
 
 const dir = mkdtempSync(join(tmpdir(), 'pitlab-data-test-'));
 let n = 0;

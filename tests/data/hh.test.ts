@@ -1,14 +1,23 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ASSISTANT_TAG, loadHh, splitHhPair } from '../../src/data';
-import { HH_FILE, jsonl, tmpFile } from './helpers';
+import { ASSISTANT_TAG, HH_SAMPLE, loadHh, splitHhPair } from '../../src/data';
+import { jsonl, tmpFile } from './helpers';
 
-const raw = gunzipSync(readFileSync(HH_FILE)).toString('utf8').trim().split('\n');
+const raw = gunzipSync(readFileSync(HH_SAMPLE)).toString('utf8').trim().split('\n');
 
-test('every row of the shared HH file loads, prompts end with the Assistant tag', async () => {
-  const { data, report } = await loadHh(HH_FILE);
+test('the HH sample ships inside the repository, with its licence and README', () => {
+  const repo = resolve(__dirname, '..', '..');
+  assert.is(HH_SAMPLE, join(repo, 'data', 'hh-rlhf', 'harmless-base-test.part1.jsonl.gz'));
+  assert.match(readFileSync(resolve(dirname(HH_SAMPLE), 'LICENSE'), 'utf8'), /^MIT License/);
+  assert.match(readFileSync(resolve(dirname(HH_SAMPLE), 'README.md'), 'utf8'), /1,800/);
+  assert.is(raw.length, 1800);
+});
+
+test('every row of the bundled HH sample loads, prompts end with the Assistant tag', async () => {
+  const { data, report } = await loadHh(HH_SAMPLE);
   assert.is(report.rowsRead, 1800);
   assert.is(report.loaded, 1800);
   assert.is(report.skipped, 0);
@@ -26,7 +35,7 @@ test('every row of the shared HH file loads, prompts end with the Assistant tag'
 });
 
 test('responses are never empty; the four real "silent" chosen turns are kept and flagged', async () => {
-  const { data } = await loadHh(HH_FILE);
+  const { data } = await loadHh(HH_SAMPLE);
   const blank = data.records.filter((r) => r.chosen.trim() === '' || r.rejected.trim() === '');
   assert.equal(
     blank.map((r) => r.id.split(':')[1]),
@@ -39,7 +48,7 @@ test('responses are never empty; the four real "silent" chosen turns are kept an
 });
 
 test('rows whose dialogues differ in their number of turns load (row 1255)', async () => {
-  const { data } = await loadHh(HH_FILE);
+  const { data } = await loadHh(HH_SAMPLE);
   const r = data.records[1254]!;
   const o = JSON.parse(raw[1254]!);
   assert.is.not(o.chosen.split(ASSISTANT_TAG).length, o.rejected.split(ASSISTANT_TAG).length);

@@ -18,47 +18,29 @@ const S = 'list three different colors . use alphabetical order .';
 const verdict = (prompt: string, response: string) =>
   Object.fromEntries(judge(prompt, response).constraints.map((c) => [c.kind, c.ok]));
 
+/** The constraints Q's task has, in the order the judge lists them. */
+const Q_KINDS = ['format', 'count', 'category', 'distinct', 'include', 'exclude', 'last'];
+/** Q's full verdict when exactly the `failed` constraints are violated. */
+const qVerdictFailing = (...failed: string[]) =>
+  Object.fromEntries(Q_KINDS.map((kind) => [kind, !failed.includes(kind)]));
+
 test('a fully correct response scores 1 with every constraint listed', () => {
   const j = judge(Q, 'fox , dog , wolf .');
   assert.is(j.score, 1);
   assert.equal(
     j.constraints.map((c) => c.kind),
-    ['format', 'count', 'category', 'distinct', 'include', 'exclude', 'last'],
+    Q_KINDS,
   );
   assert.is(judge(S, 'blue , gold , red .').score, 1);
 });
 
 test('each violation is caught exactly once', () => {
-  assert.equal(verdict(Q, 'fox , dog , wolf'), {
-    format: false,
-    count: true,
-    category: true,
-    distinct: true,
-    include: true,
-    exclude: true,
-    last: true,
-  });
+  assert.equal(verdict(Q, 'fox , dog , wolf'), qVerdictFailing('format'));
   assert.is(judge(Q, 'fox , dog , wolf').score, 6 / 7);
-  assert.equal(verdict(Q, 'fox , cat , dog , wolf .'), {
-    format: true,
-    count: false,
-    category: true,
-    distinct: true,
-    include: true,
-    exclude: false,
-    last: true,
-  });
+  assert.equal(verdict(Q, 'fox , cat , dog , wolf .'), qVerdictFailing('count', 'exclude'));
   assert.equal(verdict(Q, 'fox , plum , wolf .').category, false);
   assert.equal(verdict(Q, 'fox , fox , wolf .').distinct, false);
-  assert.equal(verdict(Q, 'fox , dog , bear .'), {
-    format: true,
-    count: true,
-    category: true,
-    distinct: true,
-    include: false,
-    exclude: true,
-    last: false,
-  });
+  assert.equal(verdict(Q, 'fox , dog , bear .'), qVerdictFailing('include', 'last'));
   assert.equal(verdict(S, 'red , blue , gold .').sorted, false);
   assert.equal(verdict(P, 'lemon , mango , apple , plum .').first, true);
   assert.equal(verdict(P, 'mango , lemon , apple , plum .').first, false);

@@ -1,26 +1,20 @@
 /** Checkpoints: bit-exact round trip, atomic writes, and errors that name the tensor. */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Gpt, loadGpt, loadSafetensors, saveGpt, saveSafetensors } from '../../src/models';
 import { runtime } from '../../src/runtime';
+import { readyWithTempDir } from '../helpers';
 
 const TINY = { vocabSize: 30, blockSize: 12, nLayer: 2, nHead: 2, nEmbd: 8 };
-let dir = '';
-
-test.before(async () => {
-  await runtime.ready();
-  dir = mkdtempSync(path.join(tmpdir(), 'pitlab-ckpt-'));
-});
-test.after(() => rmSync(dir, { recursive: true, force: true }));
+const tmp = readyWithTempDir('pitlab-ckpt-');
 
 test('save → load is bit-exact and gives identical logits', () => {
   runtime.seed(3);
   const model = new Gpt(TINY);
-  const file = path.join(dir, 'model.safetensors');
+  const file = path.join(tmp.dir, 'model.safetensors');
   saveGpt(file, model, { step: '7' });
   const loaded = loadGpt(file);
   assert.equal(loaded.config, model.config);
@@ -38,7 +32,7 @@ test('save → load is bit-exact and gives identical logits', () => {
   });
   assert.equal(Array.from(la!), Array.from(lb!));
   assert.is(loadSafetensors(file).metadata.step, '7');
-  assert.equal(readdirSync(dir), ['model.safetensors'], 'no temp files left behind');
+  assert.equal(readdirSync(tmp.dir), ['model.safetensors'], 'no temp files left behind');
   tf.dispose(ids);
   model.dispose();
   loaded.dispose();
@@ -61,7 +55,7 @@ test('the same seed gives bit-identical initial weights', () => {
 
 test('a shape mismatch names the tensor and both shapes', () => {
   const model = new Gpt(TINY);
-  const file = path.join(dir, 'small.safetensors');
+  const file = path.join(tmp.dir, 'small.safetensors');
   saveGpt(file, model);
   assert.throws(
     () => loadGpt(file, { ...TINY, nEmbd: 16 }),
@@ -73,10 +67,10 @@ test('a shape mismatch names the tensor and both shapes', () => {
 });
 
 test('a corrupt or foreign file is a clear error naming the file', () => {
-  const bad = path.join(dir, 'bad.safetensors');
+  const bad = path.join(tmp.dir, 'bad.safetensors');
   writeFileSync(bad, Buffer.from([1, 2, 3]));
   assert.throws(() => loadGpt(bad), /bad\.safetensors: not a safetensors file/);
-  const foreign = path.join(dir, 'foreign.safetensors');
+  const foreign = path.join(tmp.dir, 'foreign.safetensors');
   saveSafetensors(
     foreign,
     new Map([['x', { dtype: 'F32', shape: [2], data: Float32Array.from([1, 2]) }]]),

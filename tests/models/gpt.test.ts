@@ -34,7 +34,7 @@ test('config: defaults, unknown keys and indivisible heads are clear errors', ()
   assert.is(resolveGptConfig().nEmbd, 128);
   assert.throws(
     () => resolveGptConfig({ nEmbd: 30, nHead: 4 }),
-    /nEmbd \(30\) must be divisible by nHead \(4\)/,
+    /nEmbd must be divisible by nHead \(4\), got 30/,
   );
   assert.throws(() => resolveGptConfig({ nLayers: 2 } as never), /Unknown GptConfig key 'nLayers'/);
   assert.throws(() => resolveGptConfig({ vocabSize: 0 }), /vocabSize must be a positive integer/);

@@ -255,7 +255,7 @@ test('a saved reward model keeps its pooling; an unknown pooling is an error', (
   }
   assert.throws(
     () => new RewardModel('rp', TINY, { pooling: 'mean' as 'eos' }),
-    /pooling must be one of eos, tokens, eos\+loglik, got 'mean'/,
+    /pooling must be one of eos, tokens, eos\+loglik, got "mean"/,
   );
 });
 

@@ -15,6 +15,14 @@ import {
 } from '../../src/pit/graph';
 import { workerExecutor } from '../../src/pit/workers';
 
+/** A stage whose key covers its own entry of a config keyed by stage name, writing no artifact. */
+type Config = Record<string, unknown>;
+const stage = (def: Omit<StageDef<Config>, 'config' | 'artifacts'>): StageDef<Config> => ({
+  config: (c) => c[def.name] ?? null,
+  artifacts: [],
+  ...def,
+});
+
 let root = '';
 test.before(() => {
   root = mkdtempSync(path.join(tmpdir(), 'pitlab-graph-'));
@@ -23,25 +31,26 @@ test.after(() => rmSync(root, { recursive: true, force: true }));
 
 //   data ──▶ sft ──▶ rm
 //     └────────────▶ rm
-function stages(log: string[]): StageDef[] {
-  const mk = (name: string, deps: Record<string, string>): StageDef => ({
-    name,
-    deps,
-    async run(ctx) {
-      log.push(name);
-      writeFileSync(
-        path.join(ctx.outDir, 'out.json'),
-        JSON.stringify({ name, config: ctx.config }),
-      );
-    },
-  });
+function stages(log: string[]): StageDef<Config>[] {
+  const mk = (name: string, deps: Record<string, string>) =>
+    stage({
+      name,
+      deps,
+      async run(ctx) {
+        log.push(name);
+        writeFileSync(
+          path.join(ctx.outDir, 'out.json'),
+          JSON.stringify({ name, config: ctx.config[name] }),
+        );
+      },
+    });
   return [mk('rm', { policy: 'sft', data: 'data' }), mk('data', {}), mk('sft', { data: 'data' })];
 }
 
 const base = {
   seed: 1,
   version: '0.1.0',
-  configs: { data: { n: 10 }, sft: { lr: 1e-3 }, rm: { lr: 1e-4 } },
+  config: { data: { n: 10 }, sft: { lr: 1e-3 }, rm: { lr: 1e-4 } } as Config,
 };
 
 test('canonical JSON ignores key order; keys depend on every part', () => {
@@ -65,11 +74,11 @@ test('canonical JSON ignores key order; keys depend on every part', () => {
 
 test('topological order, unknown deps and cycles', () => {
   assert.equal(topoOrder(stages([])), ['data', 'sft', 'rm']);
-  const bad: StageDef[] = [{ name: 'a', deps: { x: 'b' }, run: async () => {} }];
+  const bad = [stage({ name: 'a', deps: { x: 'b' }, run: async () => {} })];
   assert.throws(() => topoOrder(bad), /depends on unknown stage 'b'/);
-  const cyc: StageDef[] = [
-    { name: 'a', deps: { x: 'b' }, run: async () => {} },
-    { name: 'b', deps: { x: 'a' }, run: async () => {} },
+  const cyc = [
+    stage({ name: 'a', deps: { x: 'b' }, run: async () => {} }),
+    stage({ name: 'b', deps: { x: 'a' }, run: async () => {} }),
   ];
   assert.throws(() => topoOrder(cyc), /cycle through: a, b/);
 });
@@ -82,8 +91,8 @@ test('rerun is all cache hits; changing one config recomputes it and its descend
   const again = await runGraph(stages(log), { ...base, store });
   assert.equal(log.length, 3, 'second run computed nothing');
   assert.ok(again.every((n) => n.status === 'cached'));
-  const configs = { ...base.configs, sft: { lr: 2e-3 } };
-  const plan = planGraph(stages([]), { ...base, configs, store });
+  const config = { ...base.config, sft: { lr: 2e-3 } };
+  const plan = planGraph(stages([]), { ...base, config, store });
   assert.equal(
     plan.map((n) => [n.name, n.status]),
     [
@@ -92,21 +101,21 @@ test('rerun is all cache hits; changing one config recomputes it and its descend
       ['rm', 'stale'],
     ],
   );
-  await runGraph(stages(log), { ...base, configs, store });
+  await runGraph(stages(log), { ...base, config, store });
   assert.equal(log.slice(3), ['sft', 'rm']);
 });
 
 test('a failing stage publishes nothing and is reported failed', async () => {
   const store = new ArtifactStore(path.join(root, 'b'));
-  const failing: StageDef[] = [
-    {
+  const failing = [
+    stage({
       name: 'boom',
       deps: {},
       async run(ctx) {
         writeFileSync(path.join(ctx.outDir, 'half.bin'), 'partial');
         throw new Error('out of memory');
       },
-    },
+    }),
   ];
   const statuses: string[] = [];
   try {
@@ -125,11 +134,8 @@ test('a failing stage publishes nothing and is reported failed', async () => {
 test('jobs > 1 overlaps independent stages, longest chain first; a failure aborts siblings', async () => {
   //   a ─▶ b ─▶ c        (a heads the longest chain, so it starts before x and y)
   //        x ─┘          y independent
-  const mk = (name: string, deps: Record<string, string>): StageDef => ({
-    name,
-    deps,
-    run: async () => {},
-  });
+  const mk = (name: string, deps: Record<string, string>) =>
+    stage({ name, deps, run: async () => {} });
   const defs = [
     mk('x', {}),
     mk('y', {}),
@@ -137,11 +143,11 @@ test('jobs > 1 overlaps independent stages, longest chain first; a failure abort
     mk('b', { a: 'a' }),
     mk('c', { b: 'b', x: 'x' }),
   ];
-  const configs = Object.fromEntries(defs.map((d) => [d.name, {}]));
+  const config: Config = Object.fromEntries(defs.map((d) => [d.name, {}]));
   let now = 0;
   let most = 0;
   const started: string[] = [];
-  const execute: StageExecutor = async (def) => {
+  const execute: StageExecutor<Config> = async (def) => {
     started.push(def.name);
     most = Math.max(most, ++now);
     await new Promise((r) => setTimeout(r, 20));
@@ -149,7 +155,7 @@ test('jobs > 1 overlaps independent stages, longest chain first; a failure abort
     return { peakRssMb: 7 };
   };
   const store = new ArtifactStore(path.join(root, 'jobs'));
-  const nodes = await runGraph(defs, { ...base, configs, store, execute, jobs: 2 });
+  const nodes = await runGraph(defs, { ...base, config, store, execute, jobs: 2 });
   assert.is(most, 2, 'two stages ran at once');
   assert.equal(started.slice(0, 2), ['a', 'x']);
   assert.is(started.indexOf('c'), 4, 'c waits for b');
@@ -157,7 +163,7 @@ test('jobs > 1 overlaps independent stages, longest chain first; a failure abort
 
   // A failing stage aborts the one running beside it; neither publishes.
   const aborted: string[] = [];
-  const failing: StageExecutor = (def, _ctx, signal) =>
+  const failing: StageExecutor<Config> = (def, _ctx, signal) =>
     new Promise((_resolve, reject) => {
       if (def.name === 'x') setTimeout(() => reject(new Error('x broke')), 5);
       else
@@ -169,7 +175,7 @@ test('jobs > 1 overlaps independent stages, longest chain first; a failure abort
   const store2 = new ArtifactStore(path.join(root, 'jobs2'));
   const failed = await runGraph([mk('x', {}), mk('y', {})], {
     ...base,
-    configs,
+    config,
     store: store2,
     execute: failing,
     jobs: 2,
@@ -178,14 +184,14 @@ test('jobs > 1 overlaps independent stages, longest chain first; a failure abort
   assert.match((failed as Error).message, /x broke/);
   assert.equal(aborted, ['y']);
   assert.not.ok(
-    store2.has('x', planGraph([mk('x', {})], { ...base, configs, store: store2 })[0]!.key),
+    store2.has('x', planGraph([mk('x', {})], { ...base, config, store: store2 })[0]!.key),
   );
 });
 
 test('a worker process reports a stage error back with its message', async () => {
   const execute = workerExecutor('cpu');
   const ctx = { config: {}, seed: 0, inputs: {}, outDir: root, workDir: root, progress() {} };
-  const def: StageDef = { name: 'no_such_stage', deps: {}, run: async () => {} };
+  const def = stage({ name: 'no_such_stage', deps: {}, run: async () => {} });
   const err = await execute(def, ctx, new AbortController().signal).catch((e: Error) => e);
   assert.instance(err, Error);
   assert.match((err as Error).message, /unknown stage 'no_such_stage'/);

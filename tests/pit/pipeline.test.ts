@@ -8,7 +8,8 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolvePipelineConfig } from '../../src/pit/config';
-import { pipelineGraph, type Results, runExperiment, runPipeline } from '../../src/pit/pipeline';
+import { pipelineGraph, runExperiment, runPipeline } from '../../src/pit/pipeline';
+import type { Results } from '../../src/pit/results';
 
 let root = '';
 test.before(() => {
@@ -132,28 +133,28 @@ function checkSchema(r: Results): void {
 test('bad configuration fails before any work, naming the key', () => {
   assert.throws(
     () => resolvePipelineConfig('smoke', { sft: { stepz: 3 } }),
-    /Unknown config key 'config\.sft\.stepz'/,
+    /Unknown config\.sft key 'stepz'/,
   );
   assert.throws(
-    () => resolvePipelineConfig('smoke', { sft: { steps: 'many' } }),
-    /'config\.sft\.steps' must be a number/,
+    () => resolvePipelineConfig('smoke', { sft: { maxSteps: 'many' } }),
+    /config\.sft\.maxSteps must be a number/,
   );
   assert.throws(
-    () => resolvePipelineConfig('smoke', { sft: { steps: 0 } }),
-    /'sft\.steps' must be a positive integer/,
+    () => resolvePipelineConfig('smoke', { sft: { maxSteps: 0 } }),
+    /sft\.maxSteps must be a positive integer/,
   );
   assert.throws(() => resolvePipelineConfig('smoke', { pitRl: { rounds: [2] } }), /pitRl\.rounds/);
   assert.throws(
     () => resolvePipelineConfig('smoke', { pitRl: { selectionMargin: -1 } }),
-    /'pitRl\.selectionMargin' must be a finite number ≥ 0, got -1/,
+    /pitRl\.selectionMargin must be a finite number ≥ 0, got -1/,
   );
   assert.throws(
     () => resolvePipelineConfig('smoke', { improve: { samples: 0 } }),
-    /'improve\.samples' must be a positive integer, got 0/,
+    /improve\.samples must be a positive integer, got 0/,
   );
   assert.throws(
     () => resolvePipelineConfig('smoke', { reward: { pooling: 'mean' } }),
-    /'reward\.pooling' must be one of eos, tokens, eos\+loglik, got 'mean'/,
+    /reward\.pooling must be one of eos, tokens, eos\+loglik, got "mean"/,
   );
   assert.throws(() => resolvePipelineConfig('tiny' as never), /Unknown profile 'tiny'/);
 });
@@ -182,7 +183,7 @@ test('smoke pipeline: schema, report, a warm rerun is all cache hits', async () 
   const changed = pipelineGraph({
     profile: 'smoke',
     cacheDir,
-    overrides: { judge: { steps: 41 } },
+    overrides: { judge: { maxSteps: 41 } },
   });
   const stale = changed.filter((n) => n.status === 'stale').map((n) => n.name);
   assert.equal(stale, [
@@ -208,13 +209,13 @@ test('smoke pipeline: schema, report, a warm rerun is all cache hits', async () 
 test('the same seed in two fresh caches gives identical metrics, in-process or in workers', async () => {
   const tiny = {
     data: { maxTrain: 64, evalSize: 16, judgeSize: 40 },
-    sft: { steps: 8 },
-    sftImprover: { steps: 8 },
-    reward: { steps: 6 },
-    gapReward: { steps: 6 },
-    judge: { steps: 6, sftSteps: 4 },
-    rlhf: { iterations: 1, batchSize: 8 },
-    pitRl: { iterations: 1, batchSize: 8 },
+    sft: { maxSteps: 8 },
+    sftImprover: { maxSteps: 8 },
+    reward: { maxSteps: 6 },
+    gapReward: { maxSteps: 6 },
+    judge: { maxSteps: 6, sftSteps: 4 },
+    rlhf: { totalUpdates: 1, batchSize: 8 },
+    pitRl: { totalUpdates: 1, batchSize: 8 },
     improve: { iterations: 1, temperatures: [0.4], bootstrap: 50 },
   };
   const run = (name: string, jobs: number) =>

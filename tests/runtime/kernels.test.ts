@@ -320,30 +320,14 @@ test('Sum over leading axes, Slice and copy-free Identity match cpu', async () =
   await check('sum gradient (bias)', [floats([8, 6]), w], ([x, wt]) =>
     tf.grad((y: tf.Tensor) => y.sum(0).mul(wt).sum())(x),
   );
-  const slices: Array<[number[], number[], number[]]> = [
-    [
-      [3, 40],
-      [1, 0],
-      [1, 40],
-    ],
-    [
-      [3, 40],
-      [0, 5],
-      [3, -1],
-    ],
-    [
-      [4, 5, 6],
-      [1, 2, 3],
-      [2, 2, 2],
-    ],
-    [
-      [4, 5, 6],
-      [0, 0, 0],
-      [4, 5, 6],
-    ],
-    [[7], [2], [0]],
+  const slices: Array<{ shape: number[]; begin: number[]; sz: number[] }> = [
+    { shape: [3, 40], begin: [1, 0], sz: [1, 40] },
+    { shape: [3, 40], begin: [0, 5], sz: [3, -1] },
+    { shape: [4, 5, 6], begin: [1, 2, 3], sz: [2, 2, 2] },
+    { shape: [4, 5, 6], begin: [0, 0, 0], sz: [4, 5, 6] },
+    { shape: [7], begin: [2], sz: [0] },
   ];
-  for (const [shape, begin, sz] of slices) {
+  for (const { shape, begin, sz } of slices) {
     await check(`slice [${shape}] ${begin} ${sz}`, [floats(shape)], ([t]) =>
       tf.slice(t, begin, sz),
     );

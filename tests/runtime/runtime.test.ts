@@ -24,38 +24,19 @@ test('asking for another backend after init is a clear error', async () => {
 });
 
 test('same seed and label give the same stream; labels are independent', () => {
+  // the first five draws of a fresh `runtime.rng(label)` stream
+  const draws = (label: string) => {
+    const r = runtime.rng(label);
+    return Array.from({ length: 5 }, () => r.next());
+  };
   runtime.seed(7);
-  const a = Array.from(
-    { length: 5 },
-    (
-      (r) => () =>
-        r.next()
-    )(runtime.rng('x')),
-  );
-  const b = Array.from(
-    { length: 5 },
-    (
-      (r) => () =>
-        r.next()
-    )(runtime.rng('x')),
-  );
-  const c = Array.from(
-    { length: 5 },
-    (
-      (r) => () =>
-        r.next()
-    )(runtime.rng('y')),
-  );
+  const a = draws('x');
+  const b = draws('x');
+  const c = draws('y');
   assert.equal(a, b);
   assert.not.equal(a, c);
   runtime.seed(8);
-  const d = Array.from(
-    { length: 5 },
-    (
-      (r) => () =>
-        r.next()
-    )(runtime.rng('x')),
-  );
+  const d = draws('x');
   assert.not.equal(a, d);
   runtime.seed(0);
 });

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng, runtime } from '../../src/runtime';
+import { resolveConfig } from '../../src/runtime/validate';
 import {
   AdamW,
   batchAt,
@@ -19,7 +20,6 @@ import {
   NonFiniteError,
   previousPath,
   readMetrics,
-  resolveConfig,
   restoreStageCheckpoint,
   saveStageCheckpoint,
 } from '../../src/train';
@@ -45,7 +45,7 @@ test('resolveConfig fills defaults and names bad keys and types', () => {
   );
   assert.throws(
     () => resolveConfig(DEFAULTS, { flags: 1 } as never, 'XConfig'),
-    /XConfig\.flags must be a array/,
+    /XConfig\.flags must be an array/,
   );
   assert.throws(() => resolveConfig(DEFAULTS, { lr: Number.NaN }, 'XConfig'), /finite/);
   assert.is(configHash({ a: 1, b: 2 }), configHash({ b: 2, a: 1 }));

@@ -136,7 +136,10 @@ test('config: unknown keys, bad estimators, PAD = EOS and indivisible minibatche
     () => resolvePpoConfig({ cliprange: 0.1 } as never),
     /Unknown PpoConfig key 'cliprange'/,
   );
-  assert.throws(() => resolvePpoConfig({ klEstimator: 'k2' as never }), /Allowed: 'k1', 'k3'/);
+  assert.throws(
+    () => resolvePpoConfig({ klEstimator: 'k2' as never }),
+    /klEstimator must be one of k1, k3/,
+  );
   assert.throws(() => resolvePpoConfig({ padId: 2 }), /padId must be different from eosId/);
   assert.throws(
     () => resolvePpoConfig({ batchSize: 6, nMinibatches: 4 }),

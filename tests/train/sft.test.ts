@@ -1,7 +1,6 @@
 /** SFT: prompt masking, a smoke run (metrics, weights move, no leaked tensors), NaN stop, SIGKILL resume. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
@@ -18,15 +17,11 @@ import {
   stageFiles,
   trainSft,
 } from '../../src/train';
+import { readyWithTempDir } from '../helpers';
 import { toyExamples } from './fixtures/toy';
 
 const TINY = { vocabSize: 20, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 32 };
-let dir = '';
-test.before(async () => {
-  await runtime.ready();
-  dir = mkdtempSync(path.join(tmpdir(), 'pitlab-sft-'));
-});
-test.after(() => rmSync(dir, { recursive: true, force: true }));
+const tmp = readyWithTempDir('pitlab-sft-');
 
 test('sftBatch masks prompt targets and padding; masked logits get zero gradient', () => {
   const b = sftBatch([
@@ -94,7 +89,7 @@ test('trainSft logs TRL metrics, moves every weight and leaks no tensors', async
 test('a NaN loss stops the stage naming the step; the last checkpoint stays loadable', async () => {
   runtime.seed(2);
   const model = new Gpt(TINY);
-  const out = path.join(dir, 'nan');
+  const out = path.join(tmp.dir, 'nan');
   const { train } = toyExamples();
   const poison = (step: number) => {
     if (step === 4) model.params.get('ln_f.bias')!.assign(tf.fill([TINY.nEmbd], Number.NaN));
@@ -127,8 +122,8 @@ test('SIGKILL mid-stage, rerun: resumes and ends with the metrics of an uninterr
       cwd: path.join(__dirname, '..', '..'),
       timeout: 300_000,
     });
-  const a = path.join(dir, 'uninterrupted');
-  const b = path.join(dir, 'killed');
+  const a = path.join(tmp.dir, 'uninterrupted');
+  const b = path.join(tmp.dir, 'killed');
   const full = run(a);
   assert.is(full.status, 0, full.stderr);
   const killed = run(b, 10); // last checkpoint at step 8; steps 9–10 ran and are lost

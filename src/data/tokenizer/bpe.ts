@@ -3,9 +3,9 @@ import {
   type DecodeOptions,
   type EncodeOptions,
   NUM_SPECIAL,
-  SPECIAL_IDS,
   SPECIAL_TOKENS,
   type Tokenizer,
+  withBosEos,
 } from './special';
 
 /** GPT-2's pre-tokenizer: merges never cross a word, number or punctuation boundary. */
@@ -156,10 +156,9 @@ export class BpeTokenizer implements Tokenizer {
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
-    const ids: number[] = opts.bos ? [SPECIAL_IDS.bos] : [];
+    const ids: number[] = [];
     for (const w of text.match(PRETOKEN) ?? []) ids.push(...this.encodeWord(w));
-    if (opts.eos) ids.push(SPECIAL_IDS.eos);
-    return ids;
+    return withBosEos(ids, opts);
   }
 
   decode(ids: readonly number[], opts: DecodeOptions = {}): string {

@@ -40,6 +40,13 @@ export interface DecodeOptions {
   skipSpecial?: boolean;
 }
 
+/** Adds BOS in front of and EOS after `ids` (in place) as `opts` asks; every encoder ends here. */
+export function withBosEos(ids: number[], opts: EncodeOptions): number[] {
+  if (opts.bos) ids.unshift(SPECIAL_IDS.bos);
+  if (opts.eos) ids.push(SPECIAL_IDS.eos);
+  return ids;
+}
+
 /** What every tokenizer offers; `toJSON` output reloads with the class's `fromJSON`. */
 export interface Tokenizer {
   readonly kind: 'word' | 'bpe';
@@ -61,11 +68,10 @@ export function encodeSegments(
   segments: readonly Segment[],
   opts: EncodeOptions = {},
 ): number[] {
-  const ids: number[] = opts.bos ? [SPECIAL_IDS.bos] : [];
+  const ids: number[] = [];
   for (const s of segments) {
     if (typeof s === 'string') ids.push(...tok.encode(s));
     else ids.push(SPECIAL_IDS[s.special]);
   }
-  if (opts.eos) ids.push(SPECIAL_IDS.eos);
-  return ids;
+  return withBosEos(ids, opts);
 }

@@ -7,6 +7,7 @@ import {
   SPECIAL_IDS,
   SPECIAL_TOKENS,
   type Tokenizer,
+  withBosEos,
 } from './special';
 
 /** Words are runs of non-space characters; a newline is a token of its own. */
@@ -68,10 +69,10 @@ export class WordTokenizer implements Tokenizer {
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
-    const ids = split(text).map((w) => this.index.get(w) ?? SPECIAL_IDS.unk);
-    if (opts.bos) ids.unshift(SPECIAL_IDS.bos);
-    if (opts.eos) ids.push(SPECIAL_IDS.eos);
-    return ids;
+    return withBosEos(
+      split(text).map((w) => this.index.get(w) ?? SPECIAL_IDS.unk),
+      opts,
+    );
   }
 
   decode(ids: readonly number[], opts: DecodeOptions = {}): string {

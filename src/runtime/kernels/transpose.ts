@@ -73,10 +73,9 @@ export function transposeInto(
   const oi = outStride[q];
   const outer: number[] = [];
   for (let o = 0; o < r - 1; o++) if (o !== q) outer.push(o);
-  const counts = new Array<number>(outer.length).fill(0);
-  let inBase = 0;
-  let outBase = 0;
-  for (;;) {
+  const pos = new Odometer(outer, p, inStride, outSize, outStride);
+  do {
+    const { inBase, outBase } = pos;
     for (let i0 = 0; i0 < ni; i0 += TILE) {
       const i1 = Math.min(i0 + TILE, ni);
       for (let j0 = 0; j0 < nj; j0 += TILE) {
@@ -88,18 +87,42 @@ export function transposeInto(
         }
       }
     }
-    // Odometer over the remaining output dims.
-    let k = outer.length - 1;
-    for (; k >= 0; k--) {
-      const o = outer[k];
-      inBase += inStride[p[o]];
-      outBase += outStride[o];
-      if (++counts[k] < outSize[o]) break;
-      inBase -= inStride[p[o]] * outSize[o];
-      outBase -= outStride[o] * outSize[o];
+  } while (pos.next());
+}
+
+/**
+ * Walks every position of the output dims `dims` (innermost last), keeping the offsets of the
+ * current position in the input (`inBase`) and the output (`outBase`). Both transpose loops step
+ * through their outer dims with it.
+ */
+class Odometer {
+  inBase = 0;
+  outBase = 0;
+  private readonly counts: number[];
+
+  constructor(
+    private readonly dims: readonly number[],
+    private readonly p: readonly number[],
+    private readonly inStride: readonly number[],
+    private readonly outSize: readonly number[],
+    private readonly outStride: readonly number[],
+  ) {
+    this.counts = new Array<number>(dims.length).fill(0);
+  }
+
+  /** Moves to the next position; false once every position has been visited. */
+  next(): boolean {
+    const { dims, p, inStride, outSize, outStride, counts } = this;
+    for (let k = dims.length - 1; k >= 0; k--) {
+      const o = dims[k];
+      this.inBase += inStride[p[o]];
+      this.outBase += outStride[o];
+      if (++counts[k] < outSize[o]) return true;
+      this.inBase -= inStride[p[o]] * outSize[o];
+      this.outBase -= outStride[o] * outSize[o];
       counts[k] = 0;
     }
-    if (k < 0) return;
+    return false;
   }
 }
 
@@ -115,24 +138,15 @@ function copyRuns(
 ): void {
   const r = s.length;
   const run = s[r - 1];
-  const counts = new Array<number>(r - 1).fill(0);
   const useSet = run >= SET_MIN_RUN;
-  let inBase = 0;
-  let outBase = 0;
-  for (;;) {
+  // every output dim but the innermost, which is the run itself
+  const outer = Array.from({ length: r - 1 }, (_, o) => o);
+  const pos = new Odometer(outer, p, inStride, outSize, outStride);
+  do {
+    const { inBase, outBase } = pos;
     if (useSet) dst.set(src.subarray(inBase, inBase + run), outBase);
     else for (let j = 0; j < run; j++) dst[outBase + j] = src[inBase + j];
-    let k = r - 2;
-    for (; k >= 0; k--) {
-      inBase += inStride[p[k]];
-      outBase += outStride[k];
-      if (++counts[k] < outSize[k]) break;
-      inBase -= inStride[p[k]] * outSize[k];
-      outBase -= outStride[k] * outSize[k];
-      counts[k] = 0;
-    }
-    if (k < 0) return;
-  }
+  } while (pos.next());
 }
 
 type CTranspose = (

@@ -2,7 +2,14 @@
  * PPO configuration: every field with its meaning and default in one place. Defaults follow TRL's
  * `PPOConfig` where that makes sense at small-model scale; where they differ the reason is given.
  */
-import { checkConfig, resolveConfig } from '../config';
+import {
+  check,
+  checkNonNegative,
+  checkNonNegativeInt,
+  checkOneOf,
+  checkPositiveInt,
+  resolveConfig,
+} from '../../runtime/validate';
 import type { LrSchedule } from '../loop';
 import type { KlEstimator } from './core';
 
@@ -119,20 +126,15 @@ export const DEFAULT_PPO_CONFIG: Readonly<PpoConfig> = Object.freeze({
   selectionMargin: 0,
 });
 
-/** Fills defaults and rejects unknown keys, wrong types and inconsistent values, naming the field. */
-export function resolvePpoConfig(partial: Partial<PpoConfig> = {}): PpoConfig {
-  const N = 'PpoConfig';
-  const c = resolveConfig(DEFAULT_PPO_CONFIG, partial, N);
-  for (const key of ['validateEvery', 'patience'] as const) {
-    checkConfig(Number.isInteger(c[key]) && c[key] >= 0, N, key, 'an integer ≥ 0', c[key]);
-  }
-  checkConfig(
-    Number.isFinite(c.selectionMargin) && c.selectionMargin >= 0,
-    N,
-    'selectionMargin',
-    'a finite number ≥ 0',
-    c.selectionMargin,
-  );
+/**
+ * Fills defaults and rejects unknown keys, wrong types and inconsistent values, naming the field;
+ * `path` names the config in errors ('PpoConfig', or 'config.rlhf' for a pipeline section).
+ */
+export function resolvePpoConfig(partial: Partial<PpoConfig> = {}, path = 'PpoConfig'): PpoConfig {
+  const c = resolveConfig(DEFAULT_PPO_CONFIG, partial, path);
+  const at = (key: keyof PpoConfig) => `${path}.${key}`;
+  for (const key of ['validateEvery', 'patience'] as const) checkNonNegativeInt(at(key), c[key]);
+  checkNonNegative(at('selectionMargin'), c.selectionMargin);
   for (const key of [
     'totalUpdates',
     'batchSize',
@@ -140,38 +142,22 @@ export function resolvePpoConfig(partial: Partial<PpoConfig> = {}): PpoConfig {
     'ppoEpochs',
     'responseLength',
   ] as const) {
-    checkConfig(Number.isInteger(c[key]) && c[key] >= 1, N, key, 'a positive integer', c[key]);
+    checkPositiveInt(at(key), c[key]);
   }
-  checkConfig(
+  check(
     c.batchSize % c.nMinibatches === 0,
-    N,
-    'batchSize',
+    at('batchSize'),
     `divisible by nMinibatches (${c.nMinibatches})`,
     c.batchSize,
   );
-  if (c.klEstimator !== 'k1' && c.klEstimator !== 'k3') {
-    throw new Error(`Unknown ${N}.klEstimator '${c.klEstimator}'. Allowed: 'k1', 'k3'`);
-  }
-  checkConfig(
-    ['constant', 'linear', 'cosine'].includes(c.lrSchedule),
-    N,
-    'lrSchedule',
-    "'constant', 'linear' or 'cosine'",
-    c.lrSchedule,
-  );
-  checkConfig(
+  checkOneOf(at('klEstimator'), c.klEstimator, ['k1', 'k3']);
+  checkOneOf(at('lrSchedule'), c.lrSchedule, ['constant', 'linear', 'cosine']);
+  check(
     c.padId !== c.eosId,
-    N,
-    'padId',
+    at('padId'),
     `different from eosId (${c.eosId}): padding would mask EOS`,
     c.padId,
   );
-  checkConfig(
-    c.temperature > 0,
-    N,
-    'temperature',
-    '> 0 (PPO needs a sampling policy)',
-    c.temperature,
-  );
+  check(c.temperature > 0, at('temperature'), '> 0 (PPO needs a sampling policy)', c.temperature);
   return c;
 }

@@ -4,8 +4,8 @@
  * nothing of its own.
  */
 import { readFileSync } from 'node:fs';
-import type { Figure } from '../viz/data';
-import { escapeHtml } from '../viz/html';
+import type { Figure } from '../../viz/data';
+import { escapeHtml } from '../../viz/html';
 
 export interface ReportTable {
   title: string;

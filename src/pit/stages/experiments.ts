@@ -8,8 +8,6 @@
  *
  * Each stage writes its part as JSON; `evaluate` merges them into the shape of `EvalResults`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import {
   type Comparison,
   compare,
@@ -17,10 +15,9 @@ import {
   type MeanCi,
   meanWithCi,
   oracleJudge,
-} from '../eval';
-import type { Gpt } from '../models';
-import { runtime } from '../runtime';
-import type { PipelineConfig } from './config';
+} from '../../eval';
+import type { Gpt } from '../../models';
+import { runtime } from '../../runtime';
 import {
   curriculumExperiment,
   type ExperimentContext,
@@ -30,19 +27,17 @@ import {
   iterationsExperiment,
   mainExperiment,
   temperatureExperiment,
-} from './experiments';
-import { respond, scoreRp } from './generate';
-import type { StageContext, StageDef } from './graph';
-import { loadPolicy, loadReward, readSplits, readTokenizer } from './stages';
+} from '../experiments';
+import { respond, scoreRp } from '../generate';
+import { type ArtifactFile, FILES, loadPolicy, loadReward, readJson, writeJson } from './artifacts';
+import { type Ctx, type PipelineStage, readTokenized } from './common';
 
-type Ctx = StageContext<PipelineConfig>;
-
-/** The experiment stages, by the name `pitlab experiment <name>` uses. */
+/** The experiment stages and their result files, by the name `pitlab experiment <name>` uses. */
 export const EXPERIMENTS = {
-  main: 'exp_main',
-  temperature: 'exp_temperature',
-  curriculum: 'exp_curriculum',
-  iterations: 'exp_iterations',
+  main: { stage: 'exp_main', file: FILES.main },
+  temperature: { stage: 'exp_temperature', file: FILES.temperature },
+  curriculum: { stage: 'exp_curriculum', file: FILES.curriculum },
+  iterations: { stage: 'exp_iterations', file: FILES.iterations },
 } as const;
 export type ExperimentName = keyof typeof EXPERIMENTS;
 
@@ -56,11 +51,6 @@ export interface RlhfRow {
   /** M_P^RL (A) against M_P^SFT (B), row by row. */
   rlVsSft: Comparison;
 }
-
-const readJson = <T>(dir: string, file: string): T =>
-  JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as T;
-const writeJson = (dir: string, file: string, value: unknown) =>
-  writeFileSync(path.join(dir, file), JSON.stringify(value));
 
 /**
  * What every experiment stage shares: the test prompts, the judges (the exact judge exists only
@@ -81,16 +71,22 @@ interface Shared {
 function experimentStage(
   name: string,
   deps: Record<string, string>,
-  file: string,
+  file: ArtifactFile,
   compute: (ctx: Ctx, s: Shared) => Promise<unknown>,
-): StageDef<PipelineConfig> {
+): PipelineStage {
   return {
     name,
     deps: { tok: 'tokenizer', judge: 'judge_rm', ...deps },
+    // Every experiment samples and judges with the improve section on the first evalSize prompts;
+    // `evaluate` also samples M_P at PPO's rollout temperature.
+    config: (c) =>
+      name === 'evaluate'
+        ? [c.improve, c.data.evalSize, c.rlhf.temperature]
+        : [c.improve, c.data.evalSize],
+    artifacts: name === 'exp_main' ? [file, FILES.generations] : [file],
     async run(ctx) {
       runtime.seed(ctx.seed);
-      const tok = readTokenizer(ctx.inputs.tok!);
-      const splits = readSplits(ctx.inputs.tok!);
+      const { splits, tok } = readTokenized(ctx.inputs.tok!);
       const test = splits.test.slice(0, ctx.config.data.evalSize);
       const judgeRm = loadReward(ctx.inputs.judge!);
       const rmJudge: Judge = { name: 'judge_rm', score: (x, y) => scoreRp(judgeRm, tok, x, y) };
@@ -105,7 +101,7 @@ function experimentStage(
         rng: (label) => runtime.rng(`eval/${label}`),
       };
       const g = ctx.inputs.main
-        ? readJson<Generations>(ctx.inputs.main, 'generations.json')
+        ? readJson<Generations>(ctx.inputs.main, FILES.generations)
         : undefined;
       try {
         writeJson(
@@ -137,7 +133,7 @@ async function withPolicies<T>(
   }
 }
 
-export function experimentStages(): StageDef<PipelineConfig>[] {
+export function experimentStages(): PipelineStage[] {
   return [
     experimentStage(
       'exp_main',
@@ -149,7 +145,7 @@ export function experimentStages(): StageDef<PipelineConfig>[] {
         rp: 'rm_rp',
         rpit: 'rm_rpit',
       },
-      'main.json',
+      FILES.main,
       async (ctx, { e, synthetic }) => {
         const policies = {
           policy: 'policy',
@@ -171,7 +167,7 @@ export function experimentStages(): StageDef<PipelineConfig>[] {
           rp.dispose();
           rpit.dispose();
           ctx.progress(0.85, 'judging');
-          writeJson(ctx.outDir, 'generations.json', g);
+          writeJson(ctx.outDir, FILES.generations, g);
           return mainExperiment(g, e);
         });
       },
@@ -179,7 +175,7 @@ export function experimentStages(): StageDef<PipelineConfig>[] {
     experimentStage(
       'exp_temperature',
       { main: 'exp_main', improver: 'pit_rl', selfRefine: 'sft_self_refine' },
-      'temperature.json',
+      FILES.temperature,
       (ctx, { e, g, synthetic }) =>
         withPolicies(
           ctx,
@@ -195,13 +191,13 @@ export function experimentStages(): StageDef<PipelineConfig>[] {
     experimentStage(
       'exp_curriculum',
       { main: 'exp_main', r0: 'pit_rl_r0', r1: 'pit_rl_r1' },
-      'curriculum.json',
+      FILES.curriculum,
       (ctx, { e, g }) =>
         withPolicies(ctx, { 'round 0 only': 'r0', 'round 1 only': 'r1' }, (ablations) =>
           curriculumExperiment(ablations, g!, e),
         ),
     ),
-    experimentStage('exp_iterations', { main: 'exp_main' }, 'iterations.json', (_ctx, { e, g }) =>
+    experimentStage('exp_iterations', { main: 'exp_main' }, FILES.iterations, (_ctx, { e, g }) =>
       iterationsExperiment(g!, e),
     ),
     experimentStage(
@@ -214,11 +210,11 @@ export function experimentStages(): StageDef<PipelineConfig>[] {
         policySft: 'sft_mp',
         policyRl: 'rl_mp',
       },
-      'eval.json',
+      FILES.evaluation,
       async (ctx, { e, g, test }) => {
         const main = readJson<
           Record<string, unknown> & { distributions: Record<string, number[]> }
-        >(ctx.inputs.main!, 'main.json');
+        >(ctx.inputs.main!, FILES.main);
         // RLHF's own effect: M_P^SFT sampled at the main table's settings against its y_0, and
         // both policies at PPO's rollout temperature, the distribution PPO optimises.
         const rlhf = await withPolicies(ctx, { sft: 'policySft', rl: 'policyRl' }, (m) =>
@@ -240,9 +236,9 @@ export function experimentStages(): StageDef<PipelineConfig>[] {
         );
         return {
           ...main,
-          temperatureSweep: readJson(ctx.inputs.temperature!, 'temperature.json'),
-          curriculumAblation: readJson(ctx.inputs.curriculum!, 'curriculum.json'),
-          ...readJson<object>(ctx.inputs.iterations!, 'iterations.json'),
+          temperatureSweep: readJson(ctx.inputs.temperature!, FILES.temperature),
+          curriculumAblation: readJson(ctx.inputs.curriculum!, FILES.curriculum),
+          ...readJson<object>(ctx.inputs.iterations!, FILES.iterations),
           rlhf,
           judges: e.judges.map((j) => j.name),
         };

@@ -1,56 +1,20 @@
 /** What `report.html` shows: tables and figures built from results.json and the stage metrics. */
-import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { type MetricName, readMetrics } from '../train/metrics';
-import type { Figure } from '../viz/data';
-import { eloFigure, eloSeries, rewardHistogram, temperatureFigure } from '../viz/eval';
-import { metricFigure } from '../viz/training';
-import type { HeldOutSplits, Results } from './pipeline';
-import { type ReportSection, type ReportTable, renderReport } from './report';
+import { type MetricName, readMetrics } from '../../train/metrics';
+import {
+  eloFigure,
+  eloSeries,
+  lineFigure,
+  rewardHistogram,
+  temperatureFigure,
+} from '../../viz/eval';
+import { metricFigure } from '../../viz/training';
+import type { HeldOutSplits, Results } from '../results';
+import { metricsFiles } from '../stages/artifacts';
+import { type ReportSection, type ReportTable, renderReport } from './render';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const ci = (c: [number, number], f = pct) => `[${f(c[0])}, ${f(c[1])}]`;
-
-function line(
-  title: string,
-  series: Array<{ name: string; x: number[]; y: number[]; err?: number[][] }>,
-  xTitle: string,
-  yTitle: string,
-): Figure {
-  return {
-    data: series.map((s) => ({
-      type: 'scatter',
-      mode: 'lines+markers',
-      name: s.name,
-      x: s.x,
-      y: s.y,
-      ...(s.err
-        ? {
-            error_y: {
-              type: 'data',
-              symmetric: false,
-              array: s.err.map((e, i) => e[1]! - s.y[i]!),
-              arrayminus: s.err.map((e, i) => s.y[i]! - e[0]!),
-            },
-          }
-        : {}),
-    })),
-    layout: {
-      title: { text: title },
-      xaxis: { title: { text: xTitle } },
-      yaxis: { title: { text: yTitle } },
-    },
-  };
-}
-
-/** Metrics files a stage kept in its artifact dir. */
-function metricsFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.metrics.jsonl'))
-    .sort()
-    .map((f) => path.join(dir, f));
-}
 
 /** One figure per metric key and metrics file, for the keys the file has. */
 function curves(
@@ -59,9 +23,8 @@ function curves(
   keys: MetricName[],
 ): ReportSection['figures'] {
   const figures: NonNullable<ReportSection['figures']> = [];
-  for (const file of metricsFiles(dirOf(stage))) {
+  for (const { file, label } of metricsFiles(dirOf(stage))) {
     const rows = readMetrics(file);
-    const label = path.basename(file, '.metrics.jsonl');
     for (const key of keys) {
       const figure = metricFigure(rows, [key], key, { yTitle: key });
       if (figure.data.length === 0) continue;
@@ -238,7 +201,7 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
         },
         {
           title: `Mean ${lead} score by iteration`,
-          figure: line(
+          figure: lineFigure(
             'mean score',
             [iter('pit', 'fixed'), iter('pit', 'gap'), iter('self_refine', 'fixed')],
             'iteration',

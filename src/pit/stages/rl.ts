@@ -1,0 +1,190 @@
+/**
+ * The RL stages: RLHF of M_P against R_P (`rl_mp`) and PIT RL of M_PIT against the gap reward
+ * R_PIT over the curriculum (`pit_rl`; `pit_rl_r0`/`pit_rl_r1` are the one-round ablations).
+ */
+import path from 'node:path';
+import type { Tokenizer } from '../../data';
+import { type Gpt, saveGpt } from '../../models';
+import type { RewardModel } from '../../models/reward';
+import { runtime } from '../../runtime';
+import { policyPrompt } from '../../train/batches';
+import { trainPitRl } from '../../train/pit_rl';
+import { type RewardFn, trainPpo, ValueModel } from '../../train/ppo';
+import type { Pair } from '../../train/reward';
+import { decodeResponse, improveOnce, respond, scoreGap, scoreRp } from '../generate';
+import { FILES, keepMetrics, loadPolicy, loadReward, writeJson } from './artifacts';
+import { type Ctx, type PipelineStage, progressHooks, readTokenized } from './common';
+
+/** RLHF's reward: R_P on each decoded (query, response), as the rl_mp stage trains against. */
+export function rpReward(rm: RewardModel, tok: Tokenizer): RewardFn {
+  // Queries are <bos> x <sep>: decoding drops the specials and gives x back.
+  return (queries, responses) =>
+    scoreRp(
+      rm,
+      tok,
+      queries.map((q) => tok.decode(q)),
+      responses.map((y) => decodeResponse(tok, y)),
+    );
+}
+
+/**
+ * PPO's three models from one SFT artifact and one reward model: the policy, its frozen copy as
+ * the KL reference, and a critic on the reward model's trunk.
+ */
+function ppoModels(sftDir: string, reward: RewardModel) {
+  return {
+    policy: loadPolicy(sftDir),
+    ref: loadPolicy(sftDir),
+    critic: ValueModel.fromTrunk(reward),
+  };
+}
+
+const rlhfStage: PipelineStage = {
+  name: 'rl_mp',
+  deps: { tok: 'tokenizer', sft: 'sft_mp', rm: 'rm_rp' },
+  config: (c) => [c.rlhf],
+  artifacts: [FILES.policy],
+  async run(ctx) {
+    runtime.seed(ctx.seed);
+    const { splits, tok } = readTokenized(ctx.inputs.tok!);
+    const rm = loadReward(ctx.inputs.rm!);
+    const { policy, ref, critic } = ppoModels(ctx.inputs.sft!, rm);
+    const prompts = splits.train.map((p) => policyPrompt(tok, p.prompt));
+    await trainPpo({ policy, ref, critic }, prompts, rpReward(rm, tok), ctx.config.rlhf, {
+      dir: ctx.workDir,
+      stage: 'rl_mp',
+      decode: (ids) => tok.decode(ids),
+      ...progressHooks(ctx),
+    });
+    keepMetrics(ctx.workDir, ctx.outDir);
+    saveGpt(path.join(ctx.outDir, FILES.policy), policy);
+    for (const m of [policy, ref, rm, critic]) m.dispose();
+  },
+};
+
+/** What `pit_rl` (and its ablations) record beside the model: each round's held-out selection. */
+export interface PitRlSummary {
+  rounds: Array<{
+    /** 0: y_ref = y_l; 1: y_ref ~ M_P^RL. */
+    round: number;
+    /** PPO updates run (fewer than configured when patience ended the round). */
+    updates: number;
+    /** The update whose policy the round kept (0 = the policy it started from). */
+    keptUpdate?: number;
+    /** The kept policy's mean held-out score. */
+    heldoutScore?: number;
+    stoppedEarly?: boolean;
+  }>;
+}
+
+/** PIT RL over `rounds` (default: the config's curriculum). */
+function pitRlStage(name: string, rounds: number[] | undefined): PipelineStage {
+  return {
+    name,
+    deps: { tok: 'tokenizer', sft: 'sft_pit', rpit: 'rm_rpit', sampler: 'rl_mp', rp: 'rm_rp' },
+    config: (c) => {
+      const { rounds: configured, ...rest } = c.pitRl; // the ablations fix their own rounds
+      // The held-out check samples y_0 and the improver as the evaluation does.
+      const { temperature, responseTemperature, maxNewTokens } = c.improve;
+      return [
+        rounds ? rest : { ...rest, rounds: configured },
+        [temperature, responseTemperature, maxNewTokens],
+      ];
+    },
+    artifacts: [FILES.policy, FILES.summary],
+    async run(ctx) {
+      runtime.seed(ctx.seed);
+      const { splits, tok } = readTokenized(ctx.inputs.tok!);
+      const rpit = loadReward(ctx.inputs.rpit!);
+      const { policy, ref, critic } = ppoModels(ctx.inputs.sft!, rpit);
+      const sampler = loadPolicy(ctx.inputs.sampler!);
+      const rp = loadReward(ctx.inputs.rp!);
+      const { rounds: configured, validationSize: _v, ...ppo } = ctx.config.pitRl;
+      const curriculumRounds = rounds ?? configured;
+      const updates = ppo.totalUpdates;
+      const curriculum = curriculumRounds.map((r) => ({
+        reference: r === 0 ? ('data' as const) : ('policy' as const),
+        updates,
+      }));
+      const data = splits.train.map((e) => ({
+        prompt: policyPrompt(tok, e.prompt).slice(0, -1), // <bos> x; pitQuery adds <sep_ref> y_ref <sep>
+        rejected: tok.encode(e.rejected),
+      }));
+      const text = (ids: number[]) => decodeResponse(tok, ids);
+      const gap = (xs: number[][], ys: number[][], refs: number[][]) =>
+        scoreGap(
+          rpit,
+          tok,
+          xs.map((x) => tok.decode(x)),
+          ys.map(text),
+          refs.map(text),
+        );
+      const trained = await trainPitRl(
+        { policy, ref, critic, sampler },
+        data,
+        gap,
+        { rounds: curriculum, ppo: { ...ppo, totalUpdates: undefined } },
+        {
+          dir: ctx.workDir,
+          decode: (ids) => tok.decode(ids),
+          validate: heldOutImprovement(policy, sampler, rp, tok, splits.valid, ctx),
+          ...progressHooks(ctx),
+        },
+      );
+      keepMetrics(ctx.workDir, ctx.outDir);
+      saveGpt(path.join(ctx.outDir, FILES.policy), policy);
+      writeJson(ctx.outDir, FILES.summary, {
+        rounds: trained.map((r, i) => ({
+          round: curriculumRounds[i]!,
+          updates: r.updates,
+          keptUpdate: r.best?.update,
+          heldoutScore: r.best?.score,
+          stoppedEarly: r.stoppedEarly,
+        })),
+      } satisfies PitRlSummary);
+      for (const m of [policy, ref, sampler, rpit, rp, critic]) m.dispose();
+    },
+  };
+}
+
+/**
+ * PIT RL's held-out check: the improver, applied once at the inference temperature to M_P^RL's
+ * responses (sampled as the evaluation samples y_0) on validation prompts, scored per prompt by
+ * R_P's improvement R_P(x, y') − R_P(x, y_0), so the trainer can compare two checks pairwise. R_P
+ * is not the reward being optimised (R_PIT is), so a policy that games R_PIT does not score here
+ * by construction. The y_0 are sampled once; each check re-seeds its sampler, so equal weights
+ * give equal scores (and a resumed run selects as an uninterrupted one).
+ */
+function heldOutImprovement(
+  improver: Gpt,
+  sampler: Gpt,
+  rp: RewardModel,
+  tok: Tokenizer,
+  pairs: readonly Pair[],
+  ctx: Ctx,
+): () => Float32Array {
+  const { temperature, responseTemperature, maxNewTokens } = ctx.config.improve;
+  const xs = pairs.slice(0, ctx.config.pitRl.validationSize).map((p) => p.prompt);
+  const y0 = respond(sampler, tok, xs, {
+    temperature: responseTemperature,
+    maxNewTokens,
+    rng: runtime.rng('pit_rl.validate.y0'),
+  });
+  const base = scoreRp(rp, tok, xs, y0);
+  return () => {
+    const y1 = improveOnce(improver, tok, xs, y0, {
+      temperature,
+      maxNewTokens,
+      rng: runtime.rng('pit_rl.validate.y1'),
+    });
+    const after = scoreRp(rp, tok, xs, y1);
+    return after.map((v, i) => v - base[i]!);
+  };
+}
+
+export const rlStages: PipelineStage[] = [
+  rlhfStage,
+  pitRlStage('pit_rl', undefined),
+  pitRlStage('pit_rl_r0', [0]),
+  pitRlStage('pit_rl_r1', [1]),
+];

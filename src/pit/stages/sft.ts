@@ -1,0 +1,80 @@
+/**
+ * The SFT stages: M_P on x → y_w (`sft_mp`), the improver M_PIT on (x, y_l) → y_w (`sft_pit`) and
+ * the Self-Refine baseline's generate/critique/refine model (`sft_self_refine`). The improvers
+ * start from M_P^SFT, as the paper starts every model from one pretrained LLM.
+ */
+import path from 'node:path';
+import { Gpt, saveGpt } from '../../models';
+import { runtime } from '../../runtime';
+import { sftExamples, trainSft } from '../../train/sft';
+import { type PipelineConfig, trainSettings } from '../config';
+import { selfRefineExamples } from '../self_refine';
+import { FILES, keepMetrics, loadPolicy, writeJson } from './artifacts';
+import { type Ctx, modelConfig, type PipelineStage, progressHooks, readTokenized } from './common';
+
+/** M_P (from scratch) or M_PIT (from M_P^SFT) trained on the pairs in `kind`'s layout. */
+function sftStage(
+  name: 'sft_mp' | 'sft_pit',
+  kind: 'mp' | 'mpit',
+  section: 'sft' | 'sftImprover',
+): PipelineStage {
+  return {
+    name,
+    deps: kind === 'mp' ? { tok: 'tokenizer' } : { tok: 'tokenizer', base: 'sft_mp' },
+    config: (c: PipelineConfig) => [c.model, c[section]],
+    artifacts: [FILES.policy, FILES.summary],
+    async run(ctx: Ctx) {
+      runtime.seed(ctx.seed);
+      const { splits, tok } = readTokenized(ctx.inputs.tok!);
+      const model = ctx.inputs.base
+        ? loadPolicy(ctx.inputs.base)
+        : new Gpt(modelConfig(ctx.config, tok, 'model'), undefined, `${name}.init`);
+      const data = {
+        train: sftExamples(tok, splits.train, kind),
+        eval: sftExamples(tok, splits.valid, kind),
+      };
+      const result = await trainSft(
+        { policy: model },
+        data,
+        trainSettings(ctx.config[section], ctx.workDir, 'sft'),
+        progressHooks(ctx),
+      );
+      keepMetrics(ctx.workDir, ctx.outDir);
+      saveGpt(path.join(ctx.outDir, FILES.policy), model);
+      writeJson(ctx.outDir, FILES.summary, {
+        lastTrain: result.lastTrain,
+        lastEval: result.lastEval,
+        seconds: result.seconds,
+      });
+      model.dispose();
+    },
+  };
+}
+
+const selfRefineStage: PipelineStage = {
+  name: 'sft_self_refine',
+  deps: { tok: 'tokenizer', base: 'sft_mp' },
+  config: (c) => [c.model, c.sftImprover],
+  artifacts: [FILES.policy],
+  async run(ctx) {
+    runtime.seed(ctx.seed);
+    const { splits, tok } = readTokenized(ctx.inputs.tok!);
+    const model = loadPolicy(ctx.inputs.base!);
+    const train = selfRefineExamples(tok, splits.train, splits.refine, model.config.blockSize);
+    await trainSft(
+      { policy: model },
+      { train },
+      trainSettings(ctx.config.sftImprover, ctx.workDir, 'sft'),
+      progressHooks(ctx),
+    );
+    keepMetrics(ctx.workDir, ctx.outDir);
+    saveGpt(path.join(ctx.outDir, FILES.policy), model);
+    model.dispose();
+  },
+};
+
+export const sftStages: PipelineStage[] = [
+  sftStage('sft_mp', 'mp', 'sft'),
+  sftStage('sft_pit', 'mpit', 'sftImprover'),
+  selfRefineStage,
+];
