@@ -38,7 +38,8 @@ function curves(
 const withScore = (text: string, score: number | null | undefined) =>
   typeof score === 'number' && Number.isFinite(score) ? `${text} (${score.toFixed(2)})` : text;
 
-export function buildReport(r: Results, dirOf: (stage: string) => string): string {
+/** The main table, the mean scores, RLHF's effect and the curriculum ablation. */
+function resultsSection(r: Results): ReportSection {
   const cmpTable: ReportTable = {
     title:
       'Main table: pairwise comparisons (Δ = win − lose, 95% bootstrap CI over prompts; n counts prompts × draws of y_0)',
@@ -76,6 +77,22 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
     columns: ['system', 'judge', 'mean', '95% CI'],
     rows: r.meanScores.map((m) => [m.system, m.judge, m.mean, ci(m.ci95, (x) => x.toFixed(3))]),
   };
+  const ablation: ReportTable = {
+    title: 'Curriculum ablation: improver applied once to y_0, against y_0',
+    columns: ['curriculum', 'judge', 'mean', 'Δ vs original', '95% CI'],
+    rows: r.curriculumAblation.map((a) => [
+      a.curriculum,
+      a.judge,
+      a.mean,
+      pct(a.delta),
+      ci(a.ci95),
+    ]),
+  };
+  return { title: 'Results', tables: [cmpTable, meanTable, rlhfTable, ablation] };
+}
+
+/** Held-out metrics of the reward models, pooled and per split, and on PIT's own edits. */
+function rewardModelTable(r: Results): ReportTable {
   const rms = r.rewardModels;
   // each split's own value beside the pooled one
   const splitRows = (model: string, metric: string, s: HeldOutSplits): ReportTable['rows'] => [
@@ -83,7 +100,7 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
     [model, `${metric}, test split only`, s.test, '', ''],
   ];
   const accCi = (c: [number, number] | undefined) => (c ? ci(c, (x) => x.toFixed(3)) : '');
-  const rmTable: ReportTable = {
+  return {
     title: 'Reward models (held-out)',
     columns: ['model', 'metric', 'value', '95% CI (Wilson)', 'pairs'],
     rows: [
@@ -128,7 +145,10 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
       ],
     ],
   };
-  const stageTable: ReportTable = {
+}
+
+function stagesTable(r: Results): ReportTable {
+  return {
     title: 'Stages',
     columns: ['stage', 'seconds', 'cached', 'peak RSS (MB)'],
     rows: Object.entries(r.stages).map(([s, v]) => [
@@ -138,6 +158,10 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
       v.peakRssMb ?? '',
     ]),
   };
+}
+
+/** Score distributions, the temperature sweep, iterations and ELO under the lead judge. */
+function evaluationSections(r: Results): ReportSection[] {
   const lead = r.judges[0]!;
   const sweep = ['pit', 'self_refine'].map((system) => ({
     name: system,
@@ -157,29 +181,7 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
     };
   };
   const eloLead = r.elo.find((e) => e.judge === lead) ?? { players: [], rating: [], ci95: [] };
-  const ablation: ReportTable = {
-    title: 'Curriculum ablation: improver applied once to y_0, against y_0',
-    columns: ['curriculum', 'judge', 'mean', 'Δ vs original', '95% CI'],
-    rows: r.curriculumAblation.map((a) => [
-      a.curriculum,
-      a.judge,
-      a.mean,
-      pct(a.delta),
-      ci(a.ci95),
-    ]),
-  };
-  const examples: ReportTable = {
-    title: 'Examples (scores under the lead judge)',
-    columns: ['prompt', 'original', 'PIT', 'Self-Refine'],
-    rows: r.examples.map((e) => [
-      e.prompt,
-      withScore(e.original, e.scores.original),
-      withScore(e.pit, e.scores.pit),
-      withScore(e.selfRefine, e.scores.self_refine),
-    ]),
-  };
-  const sections: ReportSection[] = [
-    { title: 'Results', tables: [cmpTable, meanTable, rlhfTable, ablation] },
+  return [
     {
       title: 'Reward distributions (Figure 2)',
       figures: [
@@ -215,28 +217,54 @@ export function buildReport(r: Results, dirOf: (stage: string) => string): strin
       ],
       text: `Gap stopping rule: ${r.gapRuleMeanIterations.toFixed(2)} iterations used on average.`,
     },
-    {
-      title: 'Training (Figure 4: the gap reward during the curriculum rounds)',
-      tables: [rmTable, stageTable],
-      figures: [
-        ...(curves(dirOf, 'pit_rl', [
-          'pit/gap_reward_mean',
-          'pit/positive_gap_frac',
-          'objective/kl',
-        ]) ?? []),
-        ...(curves(dirOf, 'sft_mp', ['loss']) ?? []),
-        ...(curves(dirOf, 'rm_rp', ['accuracy']) ?? []),
-        ...(curves(dirOf, 'rm_rpit', ['loss']) ?? []),
-        ...(curves(dirOf, 'rl_mp', [
-          'objective/scores',
-          'objective/kl',
-          'objective/entropy',
-          'policy/clipfrac_avg',
-          'response/length_mean',
-        ]) ?? []),
-      ],
-    },
-    { title: 'Examples', tables: [examples] },
+  ];
+}
+
+/** Reward-model and stage tables, and the stages' training curves. */
+function trainingSection(r: Results, dirOf: (stage: string) => string): ReportSection {
+  return {
+    title: 'Training (Figure 4: the gap reward during the curriculum rounds)',
+    tables: [rewardModelTable(r), stagesTable(r)],
+    figures: [
+      ...(curves(dirOf, 'pit_rl', [
+        'pit/gap_reward_mean',
+        'pit/positive_gap_frac',
+        'objective/kl',
+      ]) ?? []),
+      ...(curves(dirOf, 'sft_mp', ['loss']) ?? []),
+      ...(curves(dirOf, 'rm_rp', ['accuracy']) ?? []),
+      ...(curves(dirOf, 'rm_rpit', ['loss']) ?? []),
+      ...(curves(dirOf, 'rl_mp', [
+        'objective/scores',
+        'objective/kl',
+        'objective/entropy',
+        'policy/clipfrac_avg',
+        'response/length_mean',
+      ]) ?? []),
+    ],
+  };
+}
+
+function examplesSection(r: Results): ReportSection {
+  const examples: ReportTable = {
+    title: 'Examples (scores under the lead judge)',
+    columns: ['prompt', 'original', 'PIT', 'Self-Refine'],
+    rows: r.examples.map((e) => [
+      e.prompt,
+      withScore(e.original, e.scores.original),
+      withScore(e.pit, e.scores.pit),
+      withScore(e.selfRefine, e.scores.self_refine),
+    ]),
+  };
+  return { title: 'Examples', tables: [examples] };
+}
+
+export function buildReport(r: Results, dirOf: (stage: string) => string): string {
+  const sections: ReportSection[] = [
+    resultsSection(r),
+    ...evaluationSections(r),
+    trainingSection(r, dirOf),
+    examplesSection(r),
   ];
   return renderReport(
     'pitlab: PIT on ' +

@@ -133,45 +133,96 @@ async function withPolicies<T>(
   }
 }
 
+/** Every system's responses from one y_0 ~ M_P^RL, and the main table. */
+const mainStage = experimentStage(
+  'exp_main',
+  {
+    policy: 'rl_mp',
+    improver: 'pit_rl',
+    sftImprover: 'sft_pit',
+    selfRefine: 'sft_self_refine',
+    rp: 'rm_rp',
+    rpit: 'rm_rpit',
+  },
+  FILES.main,
+  async (ctx, { e, synthetic }) => {
+    const policies = {
+      policy: 'policy',
+      improver: 'improver',
+      sftImprover: 'sftImprover',
+      selfRefine: synthetic ? 'selfRefine' : undefined,
+    };
+    return withPolicies(ctx, policies, async (m) => {
+      const [rp, rpit] = [loadReward(ctx.inputs.rp!), loadReward(ctx.inputs.rpit!)];
+      const models = {
+        policy: m.policy!,
+        improver: m.improver!,
+        sftImprover: m.sftImprover!,
+        selfRefine: m.selfRefine,
+        rp,
+        rpit,
+      };
+      const g = generateSystems(models, e, (f, d) => ctx.progress(0.8 * f, d));
+      rp.dispose();
+      rpit.dispose();
+      ctx.progress(0.85, 'judging');
+      writeJson(ctx.outDir, FILES.generations, g);
+      return mainExperiment(g, e);
+    });
+  },
+);
+
+/** Merges the experiments' parts into `EvalResults`, with RLHF's own effect on M_P. */
+const evaluateStage = experimentStage(
+  'evaluate',
+  {
+    main: 'exp_main',
+    temperature: 'exp_temperature',
+    curriculum: 'exp_curriculum',
+    iterations: 'exp_iterations',
+    policySft: 'sft_mp',
+    policyRl: 'rl_mp',
+  },
+  FILES.evaluation,
+  async (ctx, { e, g, test }) => {
+    const main = readJson<Record<string, unknown> & { distributions: Record<string, number[]> }>(
+      ctx.inputs.main!,
+      FILES.main,
+    );
+    // RLHF's own effect: M_P^SFT sampled at the main table's settings against its y_0, and
+    // both policies at PPO's rollout temperature, the distribution PPO optimises.
+    const rlhf = await withPolicies(ctx, { sft: 'policySft', rl: 'policyRl' }, (m) =>
+      compareRlhf(m.sft!, m.rl!, g!.original, e, ctx.config.rlhf.temperature),
+    );
+    const lead = e.judges[0]!;
+    const prompts = test.map((p) => p.prompt);
+    main.distributions.y_w = Array.from(
+      await lead.score(
+        prompts,
+        test.map((p) => p.chosen),
+      ),
+    );
+    main.distributions.y_l = Array.from(
+      await lead.score(
+        prompts,
+        test.map((p) => p.rejected),
+      ),
+    );
+    return {
+      ...main,
+      temperatureSweep: readJson(ctx.inputs.temperature!, FILES.temperature),
+      curriculumAblation: readJson(ctx.inputs.curriculum!, FILES.curriculum),
+      ...readJson<object>(ctx.inputs.iterations!, FILES.iterations),
+      rlhf,
+      judges: e.judges.map((j) => j.name),
+    };
+  },
+);
+
 export function experimentStages(): PipelineStage[] {
   return [
-    experimentStage(
-      'exp_main',
-      {
-        policy: 'rl_mp',
-        improver: 'pit_rl',
-        sftImprover: 'sft_pit',
-        selfRefine: 'sft_self_refine',
-        rp: 'rm_rp',
-        rpit: 'rm_rpit',
-      },
-      FILES.main,
-      async (ctx, { e, synthetic }) => {
-        const policies = {
-          policy: 'policy',
-          improver: 'improver',
-          sftImprover: 'sftImprover',
-          selfRefine: synthetic ? 'selfRefine' : undefined,
-        };
-        return withPolicies(ctx, policies, async (m) => {
-          const [rp, rpit] = [loadReward(ctx.inputs.rp!), loadReward(ctx.inputs.rpit!)];
-          const models = {
-            policy: m.policy!,
-            improver: m.improver!,
-            sftImprover: m.sftImprover!,
-            selfRefine: m.selfRefine,
-            rp,
-            rpit,
-          };
-          const g = generateSystems(models, e, (f, d) => ctx.progress(0.8 * f, d));
-          rp.dispose();
-          rpit.dispose();
-          ctx.progress(0.85, 'judging');
-          writeJson(ctx.outDir, FILES.generations, g);
-          return mainExperiment(g, e);
-        });
-      },
-    ),
+    mainStage,
+
     experimentStage(
       'exp_temperature',
       { main: 'exp_main', improver: 'pit_rl', selfRefine: 'sft_self_refine' },
@@ -200,50 +251,7 @@ export function experimentStages(): PipelineStage[] {
     experimentStage('exp_iterations', { main: 'exp_main' }, FILES.iterations, (_ctx, { e, g }) =>
       iterationsExperiment(g!, e),
     ),
-    experimentStage(
-      'evaluate',
-      {
-        main: 'exp_main',
-        temperature: 'exp_temperature',
-        curriculum: 'exp_curriculum',
-        iterations: 'exp_iterations',
-        policySft: 'sft_mp',
-        policyRl: 'rl_mp',
-      },
-      FILES.evaluation,
-      async (ctx, { e, g, test }) => {
-        const main = readJson<
-          Record<string, unknown> & { distributions: Record<string, number[]> }
-        >(ctx.inputs.main!, FILES.main);
-        // RLHF's own effect: M_P^SFT sampled at the main table's settings against its y_0, and
-        // both policies at PPO's rollout temperature, the distribution PPO optimises.
-        const rlhf = await withPolicies(ctx, { sft: 'policySft', rl: 'policyRl' }, (m) =>
-          compareRlhf(m.sft!, m.rl!, g!.original, e, ctx.config.rlhf.temperature),
-        );
-        const lead = e.judges[0]!;
-        const prompts = test.map((p) => p.prompt);
-        main.distributions.y_w = Array.from(
-          await lead.score(
-            prompts,
-            test.map((p) => p.chosen),
-          ),
-        );
-        main.distributions.y_l = Array.from(
-          await lead.score(
-            prompts,
-            test.map((p) => p.rejected),
-          ),
-        );
-        return {
-          ...main,
-          temperatureSweep: readJson(ctx.inputs.temperature!, FILES.temperature),
-          curriculumAblation: readJson(ctx.inputs.curriculum!, FILES.curriculum),
-          ...readJson<object>(ctx.inputs.iterations!, FILES.iterations),
-          rlhf,
-          judges: e.judges.map((j) => j.name),
-        };
-      },
-    ),
+    evaluateStage,
   ];
 }
 
