@@ -44,7 +44,7 @@ export interface PitRlConfig {
   rounds: PitRound[];
   /** PPO settings shared by every round (`totalUpdates` is taken from the round). @defaultValue {} */
   ppo: Partial<PpoConfig>;
-  /** Temperature for sampling y_ref from M_P^RL. @defaultValue 0.7 */
+  /** Temperature for sampling y_ref from M_P^RL (the pipeline uses y_0's). @defaultValue 0.7 */
   referenceTemperature: number;
   /** Most tokens of a sampled y_ref. @defaultValue 24 */
   referenceLength: number;
@@ -137,6 +137,12 @@ export interface PitRlModels {
 }
 
 /**
+ * M_P's own query for an example's prompt, [x SEP]: the layout M_P^RL learned, so round-1
+ * references are y_ref ~ M_P^RL(·|x) as the evaluation's y_0 are (x alone is a layout it never saw).
+ */
+export const referenceQuery = (e: PitExample): number[] => [...e.prompt, SPECIAL_IDS.sep];
+
+/**
  * The prompt source of one round: draws examples and builds [x SEP_REF y_ref SEP] queries, sampling
  * y_ref from M_P^RL in 'policy' rounds (with its own random stream, so resume replays it).
  */
@@ -155,11 +161,7 @@ export function pitPromptSource(
     const refs =
       round.reference === 'data'
         ? batch.map((e) => e.rejected)
-        : sample(
-            sampler!,
-            batch.map((e) => e.prompt),
-            { ...options, rng },
-          ).tokens;
+        : sample(sampler!, batch.map(referenceQuery), { ...options, rng }).tokens;
     return batch.map((e, i) => pitQuery(e.prompt, refs[i]!, options.eosId));
   };
 }

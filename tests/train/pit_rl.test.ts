@@ -8,14 +8,16 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SPECIAL_IDS } from '../../src/data';
-import { Gpt } from '../../src/models';
-import { runtime } from '../../src/runtime';
+import { Gpt, sample } from '../../src/models';
+import { Rng, runtime } from '../../src/runtime';
 import {
   gapStats,
   type MetricsRow,
   type PitExample,
+  pitPromptSource,
   pitQuery,
   readMetrics,
+  referenceQuery,
   resolvePitRlConfig,
   splitPitQuery,
   stripEos,
@@ -140,6 +142,24 @@ test('round 1 only: references are sampled from M_P^RL each iteration; a missing
     (e: Error) => assert.match(e.message, /'policy' round needs models.sampler/),
   );
   for (const k of Object.values(m)) k.dispose();
+});
+
+test("round-1 references are M_P^RL's own samples of [x SEP], the layout it learned", () => {
+  const sampler = new Gpt(TINY, undefined, 'ref.mp_rl');
+  const options = { temperature: 0.4, maxNewTokens: 3, eosId: EOS, padId: SPECIAL_IDS.pad };
+  const source = pitPromptSource(DATA, { reference: 'policy', updates: 1 }, sampler, options);
+  const queries = source(8, new Rng(5));
+  // The same draws by hand: examples first, then M_P's own query <bos> x <sep>.
+  const rng = new Rng(5);
+  const batch = Array.from({ length: 8 }, () => DATA[rng.int(DATA.length)]!);
+  assert.equal(batch[0]!.prompt.at(-1) === SPECIAL_IDS.sep, false, 'data prompts end before SEP');
+  const own = sample(sampler, batch.map(referenceQuery), { ...options, rng }).tokens;
+  assert.equal(
+    queries.map((q) => splitPitQuery(q).reference),
+    own.map((y) => stripEos(y)),
+  );
+  assert.ok(batch.map(referenceQuery).every((q) => q.at(-1) === SPECIAL_IDS.sep));
+  sampler.dispose();
 });
 
 test('both rounds: one metrics file per round, each row tagged with its round', async () => {

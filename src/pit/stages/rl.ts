@@ -123,7 +123,13 @@ function pitRlStage(name: string, rounds: number[] | undefined): PipelineStage {
         { policy, ref, critic, sampler },
         data,
         gap,
-        { rounds: curriculum, ppo: { ...ppo, totalUpdates: undefined } },
+        {
+          rounds: curriculum,
+          ppo: { ...ppo, totalUpdates: undefined },
+          // Round-1 references are drawn as the evaluation draws y_0 from M_P^RL.
+          referenceTemperature: ctx.config.improve.responseTemperature,
+          referenceLength: ctx.config.improve.maxNewTokens,
+        },
         {
           dir: ctx.workDir,
           decode: (ids) => tok.decode(ids),
