@@ -15,6 +15,7 @@ export {
   lmLoss,
   maskedCrossEntropy,
   type PairingScores,
+  PIT_LOSSES,
   type PitLoss,
   pitRankingLoss,
   sequenceLogProbs,

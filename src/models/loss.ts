@@ -83,7 +83,8 @@ export function bradleyTerryLoss(chosen: tf.Tensor1D, rejected: tf.Tensor1D): tf
 }
 
 /** R_PIT's loss variants (issue 4 §1); 'rp-difference' trains an R_P-layout model with BT. */
-export type PitLoss = 'five-constraints' | 'swap-only' | 'rp-difference';
+export const PIT_LOSSES = ['five-constraints', 'swap-only', 'rp-difference'] as const;
+export type PitLoss = (typeof PIT_LOSSES)[number];
 
 /** Scores of the four pairings r(x, a, b) = "how much better a is than b". */
 export interface PairingScores {

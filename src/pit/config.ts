@@ -98,8 +98,10 @@ export interface PipelineConfig {
    * landed within the noise of the held-out pairs (R_P 600 steps and R_PIT 300 at 5e-4: 0.754 and
    * 0.744 against 0.764 and 0.764 for 400 steps each at 1e-3). With 'eos+loglik' the rate is 3e-4,
    * as for R_P, where 1e-3 first unlearned the trunk's log-likelihood (held-out 0.70 at step 100).
+   * `loss` picks PIT's five ranking constraints (the default), 'swap-only', or 'rp-difference'
+   * (R_PIT := R_P(x, y) − R_P(x, y_ref), an R_P-layout model trained with Bradley–Terry).
    */
-  gapReward: Section<RewardConfig, Steps, TrainOwned>;
+  gapReward: Section<RewardConfig, Steps, Exclude<TrainOwned, 'loss'>>;
   /**
    * The judge RM; `sftSteps` of language modelling on its chosen responses come first. It keeps
    * the EOS read-out: with its own 3,651 pairs and 2×128 trunk, per-token pooling measured no
@@ -272,7 +274,10 @@ const SHAPE = {
   sft: trainerFields(DEFAULT_SFT_CONFIG, TRAIN_OWNED),
   sftImprover: trainerFields(DEFAULT_SFT_CONFIG, TRAIN_OWNED),
   reward: trainerFields(DEFAULT_REWARD_CONFIG, TRAIN_OWNED, { pooling: 'eos' }),
-  gapReward: trainerFields(DEFAULT_REWARD_CONFIG, TRAIN_OWNED),
+  gapReward: trainerFields(
+    DEFAULT_REWARD_CONFIG,
+    TRAIN_OWNED.filter((k) => k !== 'loss'),
+  ),
   judge: trainerFields(DEFAULT_REWARD_CONFIG, TRAIN_OWNED, { sftSteps: 0, pooling: 'eos' }),
   rlhf: trainerFields(DEFAULT_PPO_CONFIG, [...PPO_OWNED, ...CHECK_KEYS]),
   pitRl: trainerFields(DEFAULT_PPO_CONFIG, PPO_OWNED, { rounds: [], validationSize: 0 }),

@@ -5,9 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Tokenizer } from '../data';
-import { bradleyTerryLoss, type PitLoss, pitRankingLoss, type RewardModel } from '../models';
+import {
+  bradleyTerryLoss,
+  PIT_LOSSES,
+  type PitLoss,
+  pitRankingLoss,
+  type RewardModel,
+} from '../models';
 import { runtime } from '../runtime';
-import { check } from '../runtime/validate';
+import { check, checkOneOf } from '../runtime/validate';
 import { idsTensor, padRight, rpInput, rpitInput } from './batches';
 import { configHash } from './config';
 import {
@@ -62,7 +68,9 @@ export function resolveRewardConfig(
   partial: Partial<RewardConfig> = {},
   path = 'RewardConfig',
 ): RewardConfig {
-  return resolveTrainConfig(DEFAULT_REWARD_CONFIG, partial, path);
+  const c = resolveTrainConfig(DEFAULT_REWARD_CONFIG, partial, path);
+  checkOneOf(`${path}.loss`, c.loss, PIT_LOSSES);
+  return c;
 }
 
 /** A preference pair in TRL's column names (`PreferenceRecord` fits). */

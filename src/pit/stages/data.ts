@@ -32,8 +32,9 @@ async function syntheticSplits(c: PipelineConfig['data'], seed: number): Promise
   );
   const heldOut = [...valid!.toRecords(), ...test!.toRecords()].map(pick);
   let trainRows = train!.toRecords().map(pick);
-  let refine = await loadRefineDemos();
   const seen = new Set(heldOut.map((p) => p.prompt));
+  // Self-Refine's demonstrations never show a held-out prompt, whichever profile.
+  let refine = (await loadRefineDemos()).filter((d) => !seen.has(d.prompt));
   if (c.synthSize > 0) {
     // Evaluation stays on unseen prompts: generated pairs never reuse a valid/test prompt.
     const gen = generateSynthetic({ seed: 1000 + seed, size: c.synthSize });

@@ -29,7 +29,9 @@ function initialRp(ctx: Ctx): RewardModel {
  */
 function initialRpit(ctx: Ctx): RewardModel {
   const init = loadReward(ctx.inputs.rp!);
-  return new RewardModel('rpit', init.trunk, {
+  // The 'rp-difference' ablation keeps R_P's layout and reads gaps as score differences.
+  const kind = ctx.config.gapReward.loss === 'rp-difference' ? 'rpit-diff' : 'rpit';
+  return new RewardModel(kind, init.trunk, {
     head: init.head,
     pooling: init.pooling,
     loglikWeight: init.loglikWeight,
@@ -48,12 +50,10 @@ function rewardStage(name: 'rm_rp' | 'rm_rpit'): PipelineStage {
       const { splits, tok } = readTokenized(ctx.inputs.tok!);
       const rm = rp ? initialRp(ctx) : initialRpit(ctx);
       const reference = rp ? undefined : loadReward(ctx.inputs.rp!);
-      const { pooling: _pooling, ...section } = rp
-        ? ctx.config.reward
-        : { ...ctx.config.gapReward, pooling: undefined };
+      const section = rp ? ctx.config.reward : ctx.config.gapReward;
       const cfg = {
         ...trainSettings(section, ctx.workDir, name),
-        loss: rp ? ('rp-difference' as const) : ('five-constraints' as const),
+        loss: rp ? ('rp-difference' as const) : (ctx.config.gapReward.loss ?? 'five-constraints'),
       };
       const result = await trainReward(
         { reward: rm, rp: reference },

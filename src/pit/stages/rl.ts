@@ -29,13 +29,15 @@ export function rpReward(rm: RewardModel, tok: Tokenizer): RewardFn {
 
 /**
  * PPO's three models from one SFT artifact and one reward model: the policy, its frozen copy as
- * the KL reference, and a critic on the reward model's trunk.
+ * the KL reference, and a critic on the reward model's trunk and head, starting on the scale of
+ * the reward PPO receives (`offset`: what that reward subtracts from the head's raw score).
  */
-function ppoModels(sftDir: string, reward: RewardModel) {
+function ppoModels(sftDir: string, reward: RewardModel, offset = reward.offset) {
+  const { trunk, headWeight, headBias } = reward;
   return {
     policy: loadPolicy(sftDir),
     ref: loadPolicy(sftDir),
-    critic: ValueModel.fromTrunk(reward),
+    critic: ValueModel.fromTrunk({ trunk, headWeight, headBias, offset }),
   };
 }
 
@@ -96,7 +98,8 @@ function pitRlStage(name: string, rounds: number[] | undefined): PipelineStage {
       runtime.seed(ctx.seed);
       const { splits, tok } = readTokenized(ctx.inputs.tok!);
       const rpit = loadReward(ctx.inputs.rpit!);
-      const { policy, ref, critic } = ppoModels(ctx.inputs.sft!, rpit);
+      // The gap PPO receives is antisymmetrised, so R_PIT's offset cancels in it: the critic's is 0.
+      const { policy, ref, critic } = ppoModels(ctx.inputs.sft!, rpit, 0);
       const sampler = loadPolicy(ctx.inputs.sampler!);
       const rp = loadReward(ctx.inputs.rp!);
       const { rounds: configured, validationSize: _v, ...ppo } = ctx.config.pitRl;
