@@ -60,8 +60,10 @@ export interface ScoreRow extends MeanCi {
 export interface EvalResults {
   /** Rows judged per system: `prompts` × `samples`. */
   n: number;
-  /** Test prompts, the unit every interval resamples. */
+  /** Test prompts evaluated (rows of the test split; a prompt may repeat). */
   prompts: number;
+  /** Distinct test prompts: the clusters every interval resamples. */
+  distinctPrompts: number;
   /** Draws of y_0 per prompt. */
   samples: number;
   comparisons: ComparisonRow[];
@@ -128,13 +130,19 @@ const bootOptions = (e: ExperimentContext, label: string) => ({
   groups: e.groups,
 });
 
-/** The evaluation rows: each prompt `samples` times (draw-major), with its prompt index. */
+/**
+ * The evaluation rows: each prompt `samples` times (draw-major), with its cluster: the prompt's
+ * text, so test rows that repeat a prompt resample together (the committed test split repeats
+ * some prompts), and every interval counts distinct prompts, not rows.
+ */
 export function evaluationRows(
   prompts: readonly string[],
   samples: number,
 ): { xs: string[]; groups: Int32Array } {
   const xs = Array.from({ length: samples }, () => prompts).flat();
-  return { xs, groups: Int32Array.from(xs, (_, i) => i % prompts.length) };
+  const cluster = new Map<string, number>();
+  for (const x of prompts) if (!cluster.has(x)) cluster.set(x, cluster.size);
+  return { xs, groups: Int32Array.from(xs, (x) => cluster.get(x)!) };
 }
 
 /** Every system's responses to the test prompts, all starting from one y_0 ~ M_P^RL. */
@@ -209,6 +217,7 @@ export type MainResults = Pick<
   EvalResults,
   | 'n'
   | 'prompts'
+  | 'distinctPrompts'
   | 'samples'
   | 'comparisons'
   | 'meanScores'
@@ -256,6 +265,7 @@ export async function mainExperiment(g: Generations, e: ExperimentContext): Prom
   return {
     n: xs.length,
     prompts: xs.length / e.config.samples,
+    distinctPrompts: new Set(e.groups).size,
     samples: e.config.samples,
     comparisons,
     meanScores,

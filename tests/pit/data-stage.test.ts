@@ -26,12 +26,13 @@ for (const profile of PROFILES) {
     const splits = readSplits(store.dir('data', node!.key));
     const heldOut = new Set([...splits.valid, ...splits.test].map((p) => p.prompt));
     assert.ok(splits.refine.length > 0, 'Self-Refine has demonstrations');
-    for (const [name, rows] of [
-      ['train', splits.train],
-      ['refine', splits.refine],
-      ['judge', splits.judge ?? []],
-    ] as const) {
-      const leaked = rows.filter((r) => heldOut.has(r.prompt)).length;
+    const prompts: Array<[string, string[]]> = [
+      ['train', splits.train.map((r) => r.prompt)],
+      ['refine', splits.refine.map((r) => r.prompt)],
+      ['judge', (splits.judge ?? []).map((r) => r.prompt)],
+    ];
+    for (const [name, rows] of prompts) {
+      const leaked = rows.filter((x) => heldOut.has(x)).length;
       assert.is(leaked, 0, `${name} rows with a held-out prompt`);
     }
   });
