@@ -44,7 +44,11 @@ test('each violation is caught exactly once', () => {
   assert.equal(verdict(S, 'red , blue , gold .').sorted, false);
   assert.equal(verdict(P, 'lemon , mango , apple , plum .').first, true);
   assert.equal(verdict(P, 'mango , lemon , apple , plum .').first, false);
-  assert.is(judge(Q, '').score, 3 / 7); // distinct, exclude and "no foreign items" hold vacuously
+  // An empty list gets no credit: "all items are animals", "no repeats", "avoids cat" and
+  // "sorted" do not hold vacuously, and the critique names the one reason once.
+  assert.is(judge(Q, '').score, 0);
+  assert.is(judge(S, ' . ').score, 0);
+  assert.is(critique(Q, '').match(/there are no items/g)?.length, 1);
 });
 
 test('format is strict: commas between single words and one closing period', () => {

@@ -54,23 +54,32 @@ export function judgeTask(task: Task, response: string): Judgement {
     items.length === task.count,
     `needs ${numberWord(task.count)} ${task.count === 1 ? 'item' : 'items'} but has ${numberWord(items.length)}`,
   );
+  // An empty list satisfies nothing: 'all items' constraints do not hold vacuously.
+  const none = items.length === 0;
+  const NONE = 'there are no items';
   const foreign = items.filter((w) => !inCategory(task, w));
   add(
     'category',
-    foreign.length === 0,
-    foreign.length === 0
-      ? `all items are ${task.category}`
-      : [...new Set(foreign)]
-          .map((w) => `${w} is not ${article(SINGULAR[task.category]!)} ${SINGULAR[task.category]}`)
-          .join(' . '),
+    !none && foreign.length === 0,
+    none
+      ? NONE
+      : foreign.length === 0
+        ? `all items are ${task.category}`
+        : [...new Set(foreign)]
+            .map(
+              (w) => `${w} is not ${article(SINGULAR[task.category]!)} ${SINGULAR[task.category]}`,
+            )
+            .join(' . '),
   );
   const repeated = [...new Set(items.filter((w, i) => items.indexOf(w) !== i))];
   add(
     'distinct',
-    repeated.length === 0,
-    repeated.length === 0
-      ? 'no item is repeated'
-      : repeated.map((w) => `${w} is repeated`).join(' . '),
+    !none && repeated.length === 0,
+    none
+      ? NONE
+      : repeated.length === 0
+        ? 'no item is repeated'
+        : repeated.map((w) => `${w} is repeated`).join(' . '),
   );
   if (task.include.length > 0) {
     const missing = task.include.filter((w) => !items.includes(w));
@@ -86,10 +95,12 @@ export function judgeTask(task: Task, response: string): Judgement {
     const used = task.exclude.filter((w) => items.includes(w));
     add(
       'exclude',
-      used.length === 0,
-      used.length === 0
-        ? `avoids ${task.exclude.join(' and ')}`
-        : used.map((w) => `${w} is not allowed`).join(' . '),
+      !none && used.length === 0,
+      none
+        ? NONE
+        : used.length === 0
+          ? `avoids ${task.exclude.join(' and ')}`
+          : used.map((w) => `${w} is not allowed`).join(' . '),
     );
   }
   if (task.first !== undefined)
@@ -102,8 +113,8 @@ export function judgeTask(task: Task, response: string): Judgement {
     );
   }
   if (task.sorted) {
-    const ok = items.every((w, i) => i === 0 || items[i - 1]! <= w);
-    add('sorted', ok, 'not in alphabetical order');
+    const ok = !none && items.every((w, i) => i === 0 || items[i - 1]! <= w);
+    add('sorted', ok, none ? NONE : 'not in alphabetical order');
   }
   const score = out.filter((c) => c.ok).length / out.length;
   return { score, constraints: out };
@@ -124,5 +135,6 @@ export function judge(prompt: string, response: string): Judgement {
 export function critique(prompt: string, response: string): string {
   const bad = judge(prompt, response).constraints.filter((c) => !c.ok);
   if (bad.length === 0) return 'all constraints are met .';
-  return bad.map((c) => `${c.detail} .`).join(' ');
+  // An empty response fails several constraints for one reason: say it once.
+  return [...new Set(bad.map((c) => c.detail))].map((d) => `${d} .`).join(' ');
 }
