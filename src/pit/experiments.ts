@@ -60,10 +60,8 @@ export interface ScoreRow extends MeanCi {
 export interface EvalResults {
   /** Rows judged per system: `prompts` × `samples`. */
   n: number;
-  /** Test prompts evaluated (rows of the test split; a prompt may repeat). */
+  /** Distinct test prompts evaluated, the unit every interval resamples. */
   prompts: number;
-  /** Distinct test prompts: the clusters every interval resamples. */
-  distinctPrompts: number;
   /** Draws of y_0 per prompt. */
   samples: number;
   comparisons: ComparisonRow[];
@@ -131,18 +129,25 @@ const bootOptions = (e: ExperimentContext, label: string) => ({
 });
 
 /**
- * The evaluation rows: each prompt `samples` times (draw-major), with its cluster: the prompt's
- * text, so test rows that repeat a prompt resample together (the committed test split repeats
- * some prompts), and every interval counts distinct prompts, not rows.
+ * The test pairs evaluated: the first `size` with distinct prompts. The committed test split
+ * repeats some prompts (the first 200 rows hold 171 distinct ones); judging each prompt once
+ * keeps prompts equally weighted and makes every interval count prompts.
  */
+export function evaluationPairs<T extends { prompt: string }>(
+  test: readonly T[],
+  size: number,
+): T[] {
+  const seen = new Set<string>();
+  return test.filter((p) => !seen.has(p.prompt) && Boolean(seen.add(p.prompt))).slice(0, size);
+}
+
+/** The evaluation rows: each prompt `samples` times (draw-major), with its prompt index. */
 export function evaluationRows(
   prompts: readonly string[],
   samples: number,
 ): { xs: string[]; groups: Int32Array } {
   const xs = Array.from({ length: samples }, () => prompts).flat();
-  const cluster = new Map<string, number>();
-  for (const x of prompts) if (!cluster.has(x)) cluster.set(x, cluster.size);
-  return { xs, groups: Int32Array.from(xs, (x) => cluster.get(x)!) };
+  return { xs, groups: Int32Array.from(xs, (_, i) => i % prompts.length) };
 }
 
 /** Every system's responses to the test prompts, all starting from one y_0 ~ M_P^RL. */
@@ -217,7 +222,6 @@ export type MainResults = Pick<
   EvalResults,
   | 'n'
   | 'prompts'
-  | 'distinctPrompts'
   | 'samples'
   | 'comparisons'
   | 'meanScores'
@@ -265,7 +269,6 @@ export async function mainExperiment(g: Generations, e: ExperimentContext): Prom
   return {
     n: xs.length,
     prompts: xs.length / e.config.samples,
-    distinctPrompts: new Set(e.groups).size,
     samples: e.config.samples,
     comparisons,
     meanScores,

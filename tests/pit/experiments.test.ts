@@ -1,13 +1,25 @@
-/** The evaluation rows: draws of each test prompt, clustered by the prompt's text. */
+/** The evaluation's test pairs and rows: distinct prompts, each drawn `samples` times. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { evaluationRows } from '../../src/pit/experiments';
+import { evaluationPairs, evaluationRows } from '../../src/pit/experiments';
 
-test('rows repeat the prompts draw-major; a repeated prompt is one cluster', () => {
-  const { xs, groups } = evaluationRows(['a', 'b', 'a', 'c'], 2);
-  assert.equal(xs, ['a', 'b', 'a', 'c', 'a', 'b', 'a', 'c']);
-  assert.equal(Array.from(groups), [0, 1, 0, 2, 0, 1, 0, 2]);
-  assert.is(new Set(groups).size, 3, 'three distinct prompts');
+test('a prompt the test split repeats is evaluated once', () => {
+  const rows = ['a', 'b', 'a', 'c', 'b', 'd'].map((prompt, i) => ({ prompt, chosen: `${i}` }));
+  assert.equal(
+    evaluationPairs(rows, 3).map((r) => [r.prompt, r.chosen]),
+    [
+      ['a', '0'],
+      ['b', '1'],
+      ['c', '3'],
+    ],
+  );
+  assert.is(evaluationPairs(rows, 10).length, 4, 'at most the distinct prompts');
+});
+
+test("rows repeat the prompts draw-major, each draw in its prompt's cluster", () => {
+  const { xs, groups } = evaluationRows(['a', 'b', 'c'], 2);
+  assert.equal(xs, ['a', 'b', 'c', 'a', 'b', 'c']);
+  assert.equal(Array.from(groups), [0, 1, 2, 0, 1, 2]);
 });
 
 test.run();

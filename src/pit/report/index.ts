@@ -143,8 +143,23 @@ function rewardModelTable(r: Results): ReportTable {
         accCi(r.rewardAgreement.rp.ci95),
         r.rewardAgreement.rp.edits,
       ],
+      ...validationAgreementRows(r, accCi),
     ],
   };
+}
+
+/** The same agreement on validation prompts, measured by PIT RL on its kept improver's edits. */
+function validationAgreementRows(
+  r: Results,
+  accCi: (c: [number, number] | undefined) => string,
+): ReportTable['rows'] {
+  const v = r.pitRl.validationAgreement;
+  if (!v) return [];
+  const metric = `agreement with ${v.judge} on the improver's validation edits`;
+  return [
+    ['R_PIT', metric, v.rpit.accuracy, accCi(v.rpit.ci95), v.rpit.edits],
+    ['R_P', metric, v.rp.accuracy, accCi(v.rp.ci95), v.rp.edits],
+  ];
 }
 
 function stagesTable(r: Results): ReportTable {

@@ -21,6 +21,7 @@ import { runtime } from '../../runtime';
 import {
   curriculumExperiment,
   type ExperimentContext,
+  evaluationPairs,
   evaluationRows,
   type Generations,
   generateSystems,
@@ -77,7 +78,8 @@ function experimentStage(
   return {
     name,
     deps: { tok: 'tokenizer', judge: 'judge_rm', ...deps },
-    // Every experiment samples and judges with the improve section on the first evalSize prompts;
+    // Every experiment samples and judges with the improve section on the first evalSize distinct
+    // test prompts;
     // `evaluate` also samples M_P at PPO's rollout temperature.
     config: (c) =>
       name === 'evaluate'
@@ -87,7 +89,7 @@ function experimentStage(
     async run(ctx) {
       runtime.seed(ctx.seed);
       const { splits, tok } = readTokenized(ctx.inputs.tok!);
-      const test = splits.test.slice(0, ctx.config.data.evalSize);
+      const test = evaluationPairs(splits.test, ctx.config.data.evalSize);
       const judgeRm = loadReward(ctx.inputs.judge!);
       const rmJudge: Judge = { name: 'judge_rm', score: (x, y) => scoreRp(judgeRm, tok, x, y) };
       const e: ExperimentContext = {

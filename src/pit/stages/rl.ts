@@ -3,7 +3,8 @@
  * R_PIT over the curriculum (`pit_rl`; `pit_rl_r0`/`pit_rl_r1` are the one-round ablations).
  */
 import path from 'node:path';
-import type { Tokenizer } from '../../data';
+import { judge as exactJudge, type Tokenizer } from '../../data';
+import { type EditAgreement, editAgreement } from '../../eval';
 import { type Gpt, saveGpt } from '../../models';
 import type { RewardModel } from '../../models/reward';
 import { runtime } from '../../runtime';
@@ -77,6 +78,16 @@ export interface PitRlSummary {
     heldoutScore?: number;
     stoppedEarly?: boolean;
   }>;
+  /** The kept improver's edits of M_P^RL's validation responses, as the rewards see them. */
+  validationAgreement?: ValidationAgreement;
+}
+
+/** How often each reward ranks the improver's edits the exact judge's way (edits it changed). */
+export interface ValidationAgreement {
+  judge: string;
+  prompts: number;
+  rpit: EditAgreement;
+  rp: EditAgreement;
 }
 
 /** PIT RL over `rounds` (default: the config's curriculum). */
@@ -122,6 +133,7 @@ function pitRlStage(name: string, rounds: number[] | undefined): PipelineStage {
           ys.map(text),
           refs.map(text),
         );
+      const validation = validationEdits(policy, sampler, tok, splits.valid, ctx);
       const trained = await trainPitRl(
         { policy, ref, critic, sampler },
         data,
@@ -136,7 +148,7 @@ function pitRlStage(name: string, rounds: number[] | undefined): PipelineStage {
         {
           dir: ctx.workDir,
           decode: (ids) => tok.decode(ids),
-          validate: heldOutImprovement(policy, sampler, rp, tok, splits.valid, ctx),
+          validate: validation.check(rp),
           ...progressHooks(ctx),
         },
       );
@@ -150,6 +162,7 @@ function pitRlStage(name: string, rounds: number[] | undefined): PipelineStage {
           heldoutScore: r.best?.score,
           stoppedEarly: r.stoppedEarly,
         })),
+        ...(splits.synthetic ? { validationAgreement: validation.agreement(rp, rpit) } : {}),
       } satisfies PitRlSummary);
       for (const m of [policy, ref, sampler, rpit, rp, critic]) m.dispose();
     },
@@ -163,15 +176,18 @@ function pitRlStage(name: string, rounds: number[] | undefined): PipelineStage {
  * is not the reward being optimised (R_PIT is), so a policy that games R_PIT does not score here
  * by construction. The y_0 are sampled once; each check re-seeds its sampler, so equal weights
  * give equal scores (and a resumed run selects as an uninterrupted one).
+ *
+ * `agreement` measures, on the same validation edits, how often R_PIT and R_P rank the kept
+ * improver's edit the exact judge's way (synthetic task only): whether the rewards can see what
+ * the improver changes, without reading the test split.
  */
-function heldOutImprovement(
+function validationEdits(
   improver: Gpt,
   sampler: Gpt,
-  rp: RewardModel,
   tok: Tokenizer,
   pairs: readonly Pair[],
   ctx: Ctx,
-): () => Float32Array {
+) {
   const { temperature, responseTemperature, maxNewTokens } = ctx.config.improve;
   const xs = pairs.slice(0, ctx.config.pitRl.validationSize).map((p) => p.prompt);
   const y0 = respond(sampler, tok, xs, {
@@ -179,15 +195,29 @@ function heldOutImprovement(
     maxNewTokens,
     rng: runtime.rng('pit_rl.validate.y0'),
   });
-  const base = scoreRp(rp, tok, xs, y0);
-  return () => {
-    const y1 = improveOnce(improver, tok, xs, y0, {
-      temperature,
-      maxNewTokens,
-      rng: runtime.rng('pit_rl.validate.y1'),
-    });
-    const after = scoreRp(rp, tok, xs, y1);
-    return after.map((v, i) => v - base[i]!);
+  const improve = (label: string) =>
+    improveOnce(improver, tok, xs, y0, { temperature, maxNewTokens, rng: runtime.rng(label) });
+  return {
+    check(rp: RewardModel): () => Float32Array {
+      const base = scoreRp(rp, tok, xs, y0);
+      return () => {
+        const after = scoreRp(rp, tok, xs, improve('pit_rl.validate.y1'));
+        return after.map((v, i) => v - base[i]!);
+      };
+    },
+    agreement(rp: RewardModel, rpit: RewardModel): ValidationAgreement {
+      const y1 = improve('pit_rl.agreement.y1');
+      const judged = (ys: string[]) => xs.map((x, i) => exactJudge(x, ys[i]!).score);
+      const [before, after] = [judged(y0), judged(y1)];
+      const rpBefore = scoreRp(rp, tok, xs, y0);
+      const rpGain = scoreRp(rp, tok, xs, y1).map((v, i) => v - rpBefore[i]!);
+      return {
+        judge: 'oracle',
+        prompts: xs.length,
+        rpit: editAgreement(before, after, scoreGap(rpit, tok, xs, y1, y0)),
+        rp: editAgreement(before, after, rpGain),
+      };
+    },
   };
 }
 
