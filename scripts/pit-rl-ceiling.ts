@@ -1,0 +1,134 @@
+/**
+ * How far PIT RL can move the improver, and how far R_PIT takes it: the PIT RL ceiling, as
+ * `rlhf-ceiling.ts` is RLHF's. From M_PIT^SFT, with the profile's PIT RL settings (curriculum,
+ * PPO, round-1 references drawn as y_0 is), PIT RL runs twice: against R_PIT's gap (as the
+ * pit_rl stage does) and against the exact judge's gap q(x, y) − q(x, y_ref), an oracle no learned
+ * gap model can beat, rescaled to R_PIT's spread on the validation pairs so the KL coefficient
+ * weighs both alike. Neither run selects a checkpoint: each keeps its last policy, so what is
+ * measured is what the optimiser does with each reward. Every policy (and M_PIT^SFT) then improves
+ * M_P^RL's responses to the validation prompts once, at the improver's inference temperature,
+ * and the exact judge scores the result. Test prompts are never read.
+ * Reads the cached stages of the profile in PITLAB_PROFILE (run `pitlab run` first).
+ *
+ *   PITLAB_PROFILE=default npx tsx scripts/pit-rl-ceiling.ts [updates per round] [rollout T]
+ */
+import { judge } from '../src/data/synth/judge';
+import { compare, meanWithCi } from '../src/eval';
+import { notebookRun } from '../src/index';
+import type { Gpt } from '../src/models';
+import { decodeResponse, improveOnce, respond, scoreGap } from '../src/pit/generate';
+import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/stages';
+import { runtime } from '../src/runtime';
+import { policyPrompt } from '../src/train/batches';
+import { meanOf } from '../src/train/loop';
+import { type GapRewardFn, trainPitRl } from '../src/train/pit_rl';
+import { ValueModel } from '../src/train/ppo';
+
+const std = (xs: readonly number[]) => {
+  const m = meanOf(xs);
+  return Math.sqrt(meanOf(xs.map((x) => (x - m) ** 2)));
+};
+
+async function main(): Promise<void> {
+  await runtime.ready();
+  const run = await notebookRun();
+  const { config, seed } = run.results;
+  const { rounds, validationSize: _v, ...ppo } = config.pitRl;
+  const updates = Number(process.argv[2] ?? ppo.totalUpdates);
+  const rolloutT = Number(process.argv[3] ?? ppo.temperature);
+  const { temperature: improveT, responseTemperature, maxNewTokens, samples } = config.improve;
+  const tok = readTokenizer(run.dirs.tokenizer!);
+  const splits = readSplits(run.dirs.tokenizer!);
+  const rpit = loadReward(run.dirs.rm_rpit!);
+  const sampler = loadPolicy(run.dirs.rl_mp!);
+  const sft = loadPolicy(run.dirs.sft_pit!);
+
+  // The oracle on R_PIT's scale, fitted on the validation pairs in both orders.
+  const v = splits.valid;
+  const px = [...v, ...v].map((p) => p.prompt);
+  const [ya, yb] = [
+    [...v.map((p) => p.chosen), ...v.map((p) => p.rejected)],
+    [...v.map((p) => p.rejected), ...v.map((p) => p.chosen)],
+  ];
+  const judgeGap = ya.map((y, i) => judge(px[i]!, y).score - judge(px[i]!, yb[i]!).score);
+  const scale = std(Array.from(scoreGap(rpit, tok, px, ya, yb))) / std(judgeGap);
+  const text = (ids: number[]) => decodeResponse(tok, ids);
+  const rewards: Record<string, GapRewardFn> = {
+    'R_PIT gap': (xs, ys, refs) =>
+      scoreGap(
+        rpit,
+        tok,
+        xs.map((x) => tok.decode(x)),
+        ys.map(text),
+        refs.map(text),
+      ),
+    'oracle gap': (xs, ys, refs) =>
+      Float32Array.from(xs, (x, i) => {
+        const prompt = tok.decode(x);
+        return scale * (judge(prompt, text(ys[i]!)).score - judge(prompt, text(refs[i]!)).score);
+      }),
+  };
+  console.log(
+    `${run.settings.profile} profile, seed ${seed}: rounds [${rounds}] × ${updates} updates × ${ppo.batchSize} prompts, lr ${ppo.lr}, β ${ppo.klCoef}, rollouts at T=${rolloutT}; improver judged at T=${improveT} on ${v.length} validation prompts × ${samples} draws of y_0; oracle = ${scale.toFixed(2)} × judge gap`,
+  );
+
+  // y_0 as the evaluation samples it, on validation prompts.
+  const xs = Array.from({ length: samples }, () => v.map((p) => p.prompt)).flat();
+  const groups = Int32Array.from(xs, (_, i) => i % v.length);
+  const y0 = respond(sampler, tok, xs, {
+    temperature: responseTemperature,
+    maxNewTokens,
+    rng: runtime.rng('ceiling.y0'),
+  });
+  const q0 = xs.map((x, i) => judge(x, y0[i]!).score);
+  const report = (label: string, improver: Gpt) => {
+    const y1 = improveOnce(improver, tok, xs, y0, {
+      temperature: improveT,
+      maxNewTokens,
+      rng: runtime.rng('ceiling.y1'),
+    });
+    const q1 = xs.map((x, i) => judge(x, y1[i]!).score);
+    const m = meanWithCi(q1, { groups, rng: runtime.rng(`ceiling.mean.${label}`) });
+    const c = compare(q1, q0, { groups, rng: runtime.rng(`ceiling.cmp.${label}`) });
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    console.log(
+      `${label.padEnd(22)} judge ${m.mean.toFixed(3)} [${m.ci95[0].toFixed(3)}, ${m.ci95[1].toFixed(3)}]  vs y_0 (${meanOf(q0).toFixed(3)}): Δ ${pct(c.delta)} [${pct(c.ci95[0])}, ${pct(c.ci95[1])}]`,
+    );
+    return q1;
+  };
+
+  const base = report('M_PIT^SFT', sft);
+  const data = splits.train.map((e) => ({
+    prompt: policyPrompt(tok, e.prompt).slice(0, -1),
+    rejected: tok.encode(e.rejected),
+  }));
+  for (const [name, reward] of Object.entries(rewards)) {
+    runtime.seed(seed);
+    const policy = loadPolicy(run.dirs.sft_pit!);
+    const { trunk, headWeight, headBias } = rpit;
+    const critic = ValueModel.fromTrunk({ trunk, headWeight, headBias, offset: 0 });
+    const trained = await trainPitRl({ policy, ref: sft, critic, sampler }, data, reward, {
+      rounds: rounds.map((r) => ({ reference: r === 0 ? 'data' : 'policy', updates })),
+      ppo: { ...ppo, temperature: rolloutT, totalUpdates: undefined, validateEvery: 0 },
+      referenceTemperature: responseTemperature,
+      referenceLength: maxNewTokens,
+    });
+    const q1 = report(`PIT RL on ${name}`, policy);
+    const cmp = compare(q1, base, { groups, rng: runtime.rng(`ceiling.vs-sft.${name}`) });
+    const rows = trained.map((r, i) => {
+      const last = r.history.at(-1)! as Record<string, number>;
+      return `round ${rounds[i]}: reward ${last['objective/scores']!.toFixed(3)}, kl ${last['objective/kl']!.toFixed(3)}`;
+    });
+    console.log(
+      `${''.padEnd(22)} vs M_PIT^SFT Δ ${(100 * cmp.delta).toFixed(1)}% [${(100 * cmp.ci95[0]).toFixed(1)}%, ${(100 * cmp.ci95[1]).toFixed(1)}%]; last update ${rows.join('; ')}`,
+    );
+    policy.dispose();
+    critic.dispose();
+  }
+  for (const m of [rpit, sampler, sft]) m.dispose();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
