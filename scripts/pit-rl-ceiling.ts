@@ -16,18 +16,13 @@ import { judge } from '../src/data/synth/judge';
 import { compare, meanWithCi } from '../src/eval';
 import { notebookRun } from '../src/index';
 import type { Gpt } from '../src/models';
-import { decodeResponse, improveOnce, respond, scoreGap } from '../src/pit/generate';
+import { decodeResponse, gapReward, improveOnce, respond, scoreGap } from '../src/pit/generate';
 import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/stages';
 import { runtime } from '../src/runtime';
 import { policyPrompt } from '../src/train/batches';
-import { meanOf } from '../src/train/loop';
+import { meanOf, stdOf } from '../src/train/loop';
 import { type GapRewardFn, trainPitRl } from '../src/train/pit_rl';
 import { ValueModel } from '../src/train/ppo';
-
-const std = (xs: readonly number[]) => {
-  const m = meanOf(xs);
-  return Math.sqrt(meanOf(xs.map((x) => (x - m) ** 2)));
-};
 
 async function main(): Promise<void> {
   await runtime.ready();
@@ -51,17 +46,10 @@ async function main(): Promise<void> {
     [...v.map((p) => p.rejected), ...v.map((p) => p.chosen)],
   ];
   const judgeGap = ya.map((y, i) => judge(px[i]!, y).score - judge(px[i]!, yb[i]!).score);
-  const scale = std(Array.from(scoreGap(rpit, tok, px, ya, yb))) / std(judgeGap);
+  const scale = stdOf(scoreGap(rpit, tok, px, ya, yb)) / stdOf(judgeGap);
   const text = (ids: number[]) => decodeResponse(tok, ids);
   const rewards: Record<string, GapRewardFn> = {
-    'R_PIT gap': (xs, ys, refs) =>
-      scoreGap(
-        rpit,
-        tok,
-        xs.map((x) => tok.decode(x)),
-        ys.map(text),
-        refs.map(text),
-      ),
+    'R_PIT gap': gapReward(rpit, tok),
     'oracle gap': (xs, ys, refs) =>
       Float32Array.from(xs, (x, i) => {
         const prompt = tok.decode(x);

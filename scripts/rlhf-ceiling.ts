@@ -12,17 +12,12 @@
 import { judge } from '../src/data/synth/judge';
 import { notebookRun } from '../src/index';
 import type { Gpt } from '../src/models';
-import { decodeResponse, respond, scoreRp } from '../src/pit/generate';
-import { loadPolicy, loadReward, readSplits, readTokenizer, rpReward } from '../src/pit/stages';
+import { decodeResponse, respond, rpReward, scoreRp } from '../src/pit/generate';
+import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/stages';
 import { runtime } from '../src/runtime';
 import { policyPrompt } from '../src/train/batches';
-import { meanOf } from '../src/train/loop';
+import { meanOf, stdOf } from '../src/train/loop';
 import { type RewardFn, trainPpo, ValueModel } from '../src/train/ppo';
-
-const std = (xs: readonly number[]) => {
-  const m = meanOf(xs);
-  return Math.sqrt(meanOf(xs.map((x) => (x - m) ** 2)));
-};
 
 async function main(): Promise<void> {
   await runtime.ready();
@@ -40,9 +35,9 @@ async function main(): Promise<void> {
   const held = [...splits.valid, ...splits.test];
   const ys = held.flatMap((p) => [p.chosen, p.rejected]);
   const hx = held.flatMap((p) => [p.prompt, p.prompt]);
-  const rpSpread = std(Array.from(scoreRp(rp, tok, hx, ys)));
+  const rpSpread = stdOf(scoreRp(rp, tok, hx, ys));
   const judgeScores = ys.map((y, i) => judge(hx[i]!, y).score);
-  const scale = rpSpread / std(judgeScores);
+  const scale = rpSpread / stdOf(judgeScores);
   const centre = meanOf(judgeScores);
   console.log(
     `${run.settings.profile} profile: PPO ${r.totalUpdates} updates × ${r.batchSize} prompts, lr ${r.lr}, β ${r.klCoef}, rollouts at T=${r.temperature}; oracle = ${scale.toFixed(2)} × (judge − ${centre.toFixed(3)})`,

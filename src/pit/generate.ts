@@ -8,6 +8,8 @@ import { type Gpt, sample } from '../models';
 import type { RewardModel } from '../models/reward';
 import type { Rng } from '../runtime';
 import { padRight, policyPrompt, rpInput, rpitInput } from '../train/batches';
+import type { GapRewardFn } from '../train/pit_rl';
+import type { RewardFn } from '../train/ppo';
 
 export interface GenerateOptions {
   temperature: number;
@@ -145,4 +147,29 @@ export function scoreGap(
   const forward = rawGapScores(rm, tok, xs, ys, refs);
   const backward = rawGapScores(rm, tok, xs, refs, ys);
   return forward.map((f, i) => (f - backward[i]!) / 2);
+}
+
+/** RLHF's reward: R_P on each decoded (query, response), as the rl_mp stage trains against. */
+export function rpReward(rm: RewardModel, tok: Tokenizer): RewardFn {
+  // Queries are <bos> x <sep>: decoding drops the specials and gives x back.
+  return (queries, responses) =>
+    scoreRp(
+      rm,
+      tok,
+      queries.map((q) => tok.decode(q)),
+      responses.map((y) => decodeResponse(tok, y)),
+    );
+}
+
+/** PIT RL's reward: R_PIT's antisymmetrised gap on each decoded (x, y, y_ref). */
+export function gapReward(rpit: RewardModel, tok: Tokenizer): GapRewardFn {
+  const text = (ids: number[]) => decodeResponse(tok, ids);
+  return (xs, ys, refs) =>
+    scoreGap(
+      rpit,
+      tok,
+      xs.map((x) => tok.decode(x)),
+      ys.map(text),
+      refs.map(text),
+    );
 }

@@ -122,3 +122,9 @@ export function meanOf(xs: ArrayLike<number>): number {
   for (let i = 0; i < xs.length; i++) s += xs[i]!;
   return xs.length > 0 ? s / xs.length : 0;
 }
+
+/** Population standard deviation (0 for an empty list). */
+export function stdOf(xs: ArrayLike<number>): number {
+  const m = meanOf(xs);
+  return Math.sqrt(meanOf(Array.from(xs, (x) => (x - m) ** 2)));
+}

@@ -54,54 +54,47 @@ export function judgeTask(task: Task, response: string): Judgement {
     items.length === task.count,
     `needs ${numberWord(task.count)} ${task.count === 1 ? 'item' : 'items'} but has ${numberWord(items.length)}`,
   );
-  // An empty list satisfies nothing: 'all items' constraints do not hold vacuously.
+  // A list constraint holds when nothing in it is `bad`; one about "all items" does not hold
+  // vacuously for an empty list (`needsItems`), and then says why.
   const none = items.length === 0;
   const NONE = 'there are no items';
-  const foreign = items.filter((w) => !inCategory(task, w));
-  add(
+  const addList = (
+    kind: ConstraintKind,
+    bad: string[],
+    okDetail: string,
+    badDetail: (w: string) => string,
+    needsItems = true,
+  ) => {
+    const ok = bad.length === 0 && !(needsItems && none);
+    const detail = ok || bad.length > 0 ? null : NONE;
+    add(kind, ok, detail ?? (bad.length === 0 ? okDetail : bad.map(badDetail).join(' . ')));
+  };
+  const singular = SINGULAR[task.category]!;
+  addList(
     'category',
-    !none && foreign.length === 0,
-    none
-      ? NONE
-      : foreign.length === 0
-        ? `all items are ${task.category}`
-        : [...new Set(foreign)]
-            .map(
-              (w) => `${w} is not ${article(SINGULAR[task.category]!)} ${SINGULAR[task.category]}`,
-            )
-            .join(' . '),
+    [...new Set(items.filter((w) => !inCategory(task, w)))],
+    `all items are ${task.category}`,
+    (w) => `${w} is not ${article(singular)} ${singular}`,
   );
-  const repeated = [...new Set(items.filter((w, i) => items.indexOf(w) !== i))];
-  add(
+  addList(
     'distinct',
-    !none && repeated.length === 0,
-    none
-      ? NONE
-      : repeated.length === 0
-        ? 'no item is repeated'
-        : repeated.map((w) => `${w} is repeated`).join(' . '),
+    [...new Set(items.filter((w, i) => items.indexOf(w) !== i))],
+    'no item is repeated',
+    (w) => `${w} is repeated`,
   );
   if (task.include.length > 0) {
     const missing = task.include.filter((w) => !items.includes(w));
-    add(
+    addList(
       'include',
-      missing.length === 0,
-      missing.length === 0
-        ? `includes ${task.include.join(' and ')}`
-        : missing.map((w) => `${w} is missing`).join(' . '),
+      missing,
+      `includes ${task.include.join(' and ')}`,
+      (w) => `${w} is missing`,
+      false,
     );
   }
   if (task.exclude.length > 0) {
     const used = task.exclude.filter((w) => items.includes(w));
-    add(
-      'exclude',
-      !none && used.length === 0,
-      none
-        ? NONE
-        : used.length === 0
-          ? `avoids ${task.exclude.join(' and ')}`
-          : used.map((w) => `${w} is not allowed`).join(' . '),
-    );
+    addList('exclude', used, `avoids ${task.exclude.join(' and ')}`, (w) => `${w} is not allowed`);
   }
   if (task.first !== undefined)
     add('first', items[0] === task.first, `must start with ${task.first}`);

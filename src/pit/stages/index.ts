@@ -45,4 +45,3 @@ export * from './artifacts';
 export type { PipelineStage } from './common';
 export { EXPERIMENTS, type ExperimentName, type RlhfRow } from './experiments';
 export type { PitRlSummary } from './rl';
-export { rpReward } from './rl';

@@ -10,23 +10,11 @@ import type { RewardModel } from '../../models/reward';
 import { runtime } from '../../runtime';
 import { policyPrompt } from '../../train/batches';
 import { trainPitRl } from '../../train/pit_rl';
-import { type RewardFn, trainPpo, ValueModel } from '../../train/ppo';
+import { trainPpo, ValueModel } from '../../train/ppo';
 import type { Pair } from '../../train/reward';
-import { decodeResponse, improveOnce, respond, scoreGap, scoreRp } from '../generate';
+import { gapReward, improveOnce, respond, rpReward, scoreGap, scoreRp } from '../generate';
 import { FILES, keepMetrics, loadPolicy, loadReward, writeJson } from './artifacts';
 import { type Ctx, type PipelineStage, progressHooks, readTokenized } from './common';
-
-/** RLHF's reward: R_P on each decoded (query, response), as the rl_mp stage trains against. */
-export function rpReward(rm: RewardModel, tok: Tokenizer): RewardFn {
-  // Queries are <bos> x <sep>: decoding drops the specials and gives x back.
-  return (queries, responses) =>
-    scoreRp(
-      rm,
-      tok,
-      queries.map((q) => tok.decode(q)),
-      responses.map((y) => decodeResponse(tok, y)),
-    );
-}
 
 /**
  * PPO's three models from one SFT artifact and one reward model: the policy, its frozen copy as
@@ -124,20 +112,11 @@ function pitRlStage(name: string, rounds: number[] | undefined): PipelineStage {
         prompt: policyPrompt(tok, e.prompt).slice(0, -1), // <bos> x; pitQuery adds <sep_ref> y_ref <sep>
         rejected: tok.encode(e.rejected),
       }));
-      const text = (ids: number[]) => decodeResponse(tok, ids);
-      const gap = (xs: number[][], ys: number[][], refs: number[][]) =>
-        scoreGap(
-          rpit,
-          tok,
-          xs.map((x) => tok.decode(x)),
-          ys.map(text),
-          refs.map(text),
-        );
       const validation = validationEdits(policy, sampler, tok, splits.valid, ctx);
       const trained = await trainPitRl(
         { policy, ref, critic, sampler },
         data,
-        gap,
+        gapReward(rpit, tok),
         {
           rounds: curriculum,
           ppo: { ...ppo, totalUpdates: undefined },
