@@ -2,6 +2,7 @@
 export * from './data';
 export * from './eval';
 export * from './models';
+export * from './pit/cells';
 export {
   type PipelineConfig,
   PROFILES,

@@ -92,6 +92,21 @@ export interface GraphOptions<C = unknown> {
   onProgress?: (stage: string, fraction: number, detail?: string) => void;
 }
 
+/**
+ * One stage's key: its name, `stage.config(config)`, the seed, the version and its inputs' keys
+ * (by input name). The one place keys are made, for the graph and for notebook cells alike.
+ */
+export function nodeKey<C>(
+  s: StageDef<C>,
+  inputs: Record<string, string>,
+  options: Pick<GraphOptions<C>, 'config' | 'seed' | 'version'>,
+): string {
+  const config = typeof s.config === 'function' ? s.config(options.config) : undefined;
+  // A stage without a slice would key on nothing and reuse a stale artifact after any change.
+  if (config === undefined) throw new Error(`Stage '${s.name}' declares no config slice`);
+  return stageKey({ stage: s.name, config, seed: options.seed, version: options.version, inputs });
+}
+
 /** Keys of every stage under the given configs, without running anything. */
 export function planGraph<C>(
   stages: readonly StageDef<C>[],
@@ -102,16 +117,7 @@ export function planGraph<C>(
   return topoOrder(stages).map((name) => {
     const s = byName.get(name)!;
     const inputs = Object.fromEntries(Object.entries(s.deps).map(([k, d]) => [k, keys.get(d)!]));
-    const config = typeof s.config === 'function' ? s.config(options.config) : undefined;
-    // A stage without a slice would key on nothing and reuse a stale artifact after any change.
-    if (config === undefined) throw new Error(`Stage '${name}' declares no config slice`);
-    const key = stageKey({
-      stage: name,
-      config,
-      seed: options.seed,
-      version: options.version,
-      inputs,
-    });
+    const key = nodeKey(s, inputs, options);
     keys.set(name, key);
     return {
       name,
@@ -142,6 +148,47 @@ export interface StageUsage {
 export async function inProcess<C>(def: StageDef<C>, ctx: StageContext<C>): Promise<undefined> {
   await def.run(ctx);
   return undefined;
+}
+
+/** What `runStage` needs besides the stage, its key and its inputs' directories. */
+export type RunStageOptions<C> = Pick<GraphOptions<C>, 'store' | 'config' | 'seed'> & {
+  execute?: StageExecutor<C>;
+  signal?: AbortSignal;
+  progress?: (fraction: number, detail?: string) => void;
+};
+
+/**
+ * Runs one stage and publishes its artifact under `key` atomically, once every declared artifact
+ * file exists (else it fails and nothing is published). `inputs`: each input's artifact directory.
+ */
+export async function runStage<C>(
+  def: StageDef<C>,
+  key: string,
+  inputs: Record<string, string>,
+  options: RunStageOptions<C>,
+): Promise<StageUsage | undefined> {
+  const { store } = options;
+  let usage: StageUsage | undefined;
+  await store.publish(def.name, key, async (outDir) => {
+    const ctx: StageContext<C> = {
+      config: options.config,
+      seed: options.seed,
+      inputs,
+      outDir,
+      workDir: store.workDir(def.name, key),
+      progress: (f, d) => options.progress?.(f, d),
+    };
+    usage = await (options.execute ?? inProcess)(
+      def,
+      ctx,
+      options.signal ?? new AbortController().signal,
+    );
+    const missing = def.artifacts.filter((f) => !existsSync(path.join(outDir, f)));
+    if (missing.length > 0) {
+      throw new Error(`stage '${def.name}' did not write its artifact ${missing.join(', ')}`);
+    }
+  });
+  return usage;
 }
 
 /**
@@ -187,28 +234,15 @@ export async function runGraph<C>(
     node.status = 'running';
     options.onStatus?.(node);
     const t0 = performance.now();
-    return options.store
-      .publish(node.name, node.key, async (outDir) => {
-        const usage = await execute(
-          def,
-          {
-            config: options.config,
-            seed: options.seed,
-            inputs,
-            outDir,
-            workDir: options.store.workDir(node.name, node.key),
-            progress: (f, d) => options.onProgress?.(node.name, f, d),
-          },
-          abort.signal,
-        );
-        if (usage?.peakRssMb !== undefined) node.peakRssMb = usage.peakRssMb;
-        const missing = def.artifacts.filter((f) => !existsSync(path.join(outDir, f)));
-        if (missing.length > 0) {
-          throw new Error(`stage '${def.name}' did not write its artifact ${missing.join(', ')}`);
-        }
-      })
+    return runStage(def, node.key, inputs, {
+      ...options,
+      execute,
+      signal: abort.signal,
+      progress: (f, d) => options.onProgress?.(node.name, f, d),
+    })
       .then(
-        () => {
+        (usage) => {
+          if (usage?.peakRssMb !== undefined) node.peakRssMb = usage.peakRssMb;
           node.seconds = (performance.now() - t0) / 1000;
           node.status = 'done';
           finished.add(node.name);

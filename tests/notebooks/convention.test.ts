@@ -18,6 +18,7 @@ const SERIES = [
   '04-self-improvement',
   '05-reproducing-the-paper',
   '06-bring-your-own-data',
+  '07-pit-as-dataflow',
 ] as const;
 
 interface Cell {
