@@ -37,7 +37,7 @@ const RUN_OPTIONS = {
   config: {
     type: 'string',
     arg: 'JSON',
-    help: 'partial config merged over the profile, e.g. \'{"sft":{"steps":100}}\'',
+    help: 'partial config merged over the profile, e.g. \'{"sft":{"maxSteps":100}}\'',
   },
   cache: {
     type: 'string',
