@@ -1,16 +1,13 @@
 /**
  * tslab's converter (type check + compile to CommonJS) with two additions for pitlab notebooks:
- * the `pitlab` package resolves to this repository's sources for the type checker, and the
- * kernel's display globals are declared.
+ * the repository's packages (`pitlab` itself, tfjs, danfo) resolve for the type checker from a
+ * notebook anywhere (kernel/modules.ts), and the kernel's globals are declared.
  */
-import * as path from 'node:path';
 import * as ts from '@tslab/typescript-for-tslab';
 import { type Converter, createConverter as createTslabConverter } from 'tslab/dist/converter';
+import { lendPackagesToCompiler } from './modules';
 
-/** The repository root: this file lives in `<root>/kernel/`. */
-export const REPO_ROOT = path.resolve(__dirname, '..');
-
-/** Declarations of the globals that kernel/globals.ts installs. */
+/** Declarations of the globals that kernel/globals.ts and kernel/dataflow/api.ts install. */
 export const GLOBALS_DTS = `
 export {};
 declare global {
@@ -27,56 +24,24 @@ declare global {
     update(done: number, note?: string): void;
     done(note?: string): void;
   };
+  /** The dataflow layer: which cells read which, stale marking and re-runs (kernel/README.md). */
+  const dataflow: {
+    /**
+     * The current mode; with an argument, switches to it: 'lazy' marks the cells downstream of a
+     * re-run cell stale, 'auto' re-runs them in place, 'off' tracks nothing.
+     */
+    mode(mode?: 'lazy' | 'auto' | 'off'): 'lazy' | 'auto' | 'off';
+    /** Displays the dependency graph: an SVG of the cells and a table. */
+    graph(): void;
+    /** Displays the variable inspector: name, type, defining cell, stale or not. */
+    vars(): void;
+  };
 }
 `;
 
-let sysPatched = false;
-
-/**
- * Makes `<root>/node_modules/pitlab` an alias of the repository for tslab's compiler, so
- * `import ... from 'pitlab'` type-checks from any notebook in the repository. tslab resolves
- * with TypeScript's node10 rules, which ignore package self-references. Being inside
- * node_modules also keeps these files out of tslab's emit and its rootDir check (the
- * "outside rootDir" failures of yunabe/tslab#63, #47); at run time Node's own self-reference
- * through package.json `exports` loads the same sources.
- */
-function patchSys(): void {
-  if (sysPatched) return;
-  sysPatched = true;
-  const alias = path.join(REPO_ROOT, 'node_modules', 'pitlab');
-  const map = (p: string) =>
-    p === alias || p.startsWith(alias + path.sep) ? REPO_ROOT + p.slice(alias.length) : p;
-  const sys = ts.sys as unknown as Record<string, unknown>;
-  const readFile = ts.sys.readFile;
-  // pitlab's sources are checked by the project's own (newer, strict) tsc; tslab's TypeScript 5.0
-  // must not re-judge them, or a construct it narrows differently would block every cell that
-  // imports pitlab. `@ts-nocheck` keeps their types and drops their semantic diagnostics.
-  sys.readFile = (p: string, encoding?: string) => {
-    const mapped = map(p);
-    const text = readFile.call(ts.sys, mapped, encoding);
-    const isSource = mapped !== p && /\.tsx?$/.test(p) && !p.endsWith('.d.ts');
-    return isSource && text !== undefined ? `// @ts-nocheck\n${text}` : text;
-  };
-  for (const name of ['fileExists', 'directoryExists', 'getFileSize', 'getModifiedTime']) {
-    const original = sys[name] as ((p: string, ...rest: unknown[]) => unknown) | undefined;
-    if (original)
-      sys[name] = (p: string, ...rest: unknown[]) => original.call(ts.sys, map(p), ...rest);
-  }
-  const realpath = ts.sys.realpath;
-  if (realpath) {
-    // Keep the alias path: a real path outside node_modules would make tslab emit the sources.
-    // Dependencies seen through the alias (`pitlab/node_modules/danfojs-node`) get their real
-    // path instead, so a cell's declaration emit can name their types (`danfojs-node`): without
-    // it `const df = someFrame()` fails with "cannot be named without a reference to ...".
-    const aliasDeps = path.join(alias, 'node_modules') + path.sep;
-    sys.realpath = (p: string) =>
-      map(p) !== p && !p.startsWith(aliasDeps) ? p : realpath.call(ts.sys, map(p));
-  }
-}
-
 /** A tslab converter rooted at `rootDir` (tslab roots at the process cwd when created). */
 export function createConverter(rootDir: string): Converter {
-  patchSys();
+  lendPackagesToCompiler(rootDir);
   const cwd = process.cwd();
   process.chdir(rootDir);
   try {

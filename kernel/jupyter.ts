@@ -6,8 +6,12 @@
  * - type and runtime errors as an iopub `error` plus an error `execute_reply` with
  *   ename/evalue/traceback;
  * - `history_request`, a `comm_info_reply` of the right type, complete `language_info`;
- * - `interrupt_request` always answered; a note when a cell leaves new tensors alive.
+ * - `interrupt_request` always answered; a note when a cell leaves new tensors alive;
+ * - the dataflow layer around each execution (kernel/dataflow/): graph, notes, reply metadata.
  */
+
+import { type DataflowMeta, DataflowRunner } from './dataflow/runner';
+import type { Publish } from './dataflow/slots';
 import { toMimeBundle } from './display/bundle';
 import type { PlotlySession } from './display/plotly';
 import type { CellExecutor } from './executor';
@@ -58,14 +62,34 @@ export class JupyterHandler {
   private readonly history = new History();
   private ready: Promise<void> | undefined;
 
-  constructor(private readonly opts: HandlerOptions) {}
+  /** The dependency graph and its runner; the `dataflow` global drives it (kernel/main.ts). */
+  readonly dataflow: DataflowRunner;
+
+  constructor(private readonly opts: HandlerOptions) {
+    this.dataflow = new DataflowRunner({
+      run: async (code, sink) => {
+        const ex = await this.opts.executor;
+        return runInCell(sink, () => ex.execute(code));
+      },
+      bundle: (value, sink) => runInCell(sink, () => toMimeBundle(value, this.opts.plotly)),
+    });
+  }
 
   private publish(parent: Message<unknown> | undefined, type: string, content: unknown): void {
     void this.opts.transport.send('iopub', makeMessage(parent, type, content));
   }
 
-  private reply(channel: Channel, req: Message<unknown>, type: string, content: unknown): void {
-    void this.opts.transport.send(channel, makeMessage(req, type, content));
+  private reply(
+    channel: Channel,
+    req: Message<unknown>,
+    type: string,
+    content: unknown,
+    dataflow?: DataflowMeta,
+  ): void {
+    // execute_reply's message metadata carries the dataflow state (ipykernel puts `started`,
+    // `dependencies_met` there): a quiet channel a frontend extension can read.
+    const metadata = dataflow ? { dataflow } : {};
+    void this.opts.transport.send(channel, makeMessage(req, type, content, metadata));
   }
 
   /** Sent once at startup so clients see the kernel before their first request. */
@@ -176,14 +200,9 @@ export class JupyterHandler {
     };
   }
 
-  private async execute(channel: Channel, msg: Message<ExecuteRequest>): Promise<void> {
-    const { code, silent = false } = msg.content;
-    const store = !silent && (msg.content.store_history ?? true);
-    if (store) this.executionCount += 1;
-    const count = this.executionCount;
-    if (!silent) this.publish(msg, 'execute_input', { code, execution_count: count });
-
-    const sink: OutputSink = {
+  /** Output as stream, display_data and update_display_data messages in reply to `msg`. */
+  private plainSink(msg: Message<unknown>): OutputSink {
+    return {
       stream: (name, text) => this.publish(msg, 'stream', { name, text }),
       display: (data, id, update) =>
         this.publish(msg, update ? 'update_display_data' : 'display_data', {
@@ -192,6 +211,29 @@ export class JupyterHandler {
           transient: id ? { display_id: id } : {},
         }),
     };
+  }
+
+  private async execute(channel: Channel, msg: Message<ExecuteRequest>): Promise<void> {
+    const { code, silent = false } = msg.content;
+    const store = !silent && (msg.content.store_history ?? true);
+    if (store) this.executionCount += 1;
+    const count = this.executionCount;
+    if (!silent) this.publish(msg, 'execute_input', { code, execution_count: count });
+
+    const flow = this.dataflow.begin(msg.metadata ?? {}, code, count, silent);
+    const publishDisplay: Publish = (type, content) => this.publish(msg, type, content);
+    if (flow.cycle) {
+      const { meta, error } = this.dataflow.refuse(flow);
+      this.publish(msg, 'error', error);
+      const content = { status: 'error', execution_count: count, ...error };
+      this.reply(channel, msg, 'execute_reply', content, meta);
+      if (store) this.history.add({ line: count, input: code });
+      return;
+    }
+    // A tracked cell with an id shows every output in slots a later re-run can update in place;
+    // any other execution keeps stream and execute_result (what jupyter_kernel_test checks).
+    const slots = this.dataflow.sinkFor(flow, publishDisplay);
+    const sink = slots ?? this.plainSink(msg);
     const executor = await this.opts.executor;
     this.ready ??= this.opts.beforeFirstCell?.() ?? Promise.resolve();
     await this.ready;
@@ -199,34 +241,36 @@ export class JupyterHandler {
     const outcome = await runInCell(sink, () => executor.execute(code));
 
     let output: string | undefined;
+    if (outcome.status === 'ok' && outcome.hasValue && !silent) {
+      const data = runInCell(sink, () => toMimeBundle(outcome.value, this.opts.plotly));
+      output = String(data['text/plain']);
+      if (slots) slots.result(data);
+      else this.publish(msg, 'execute_result', { execution_count: count, data, metadata: {} });
+    }
+    slots?.finish();
     if (outcome.status === 'ok') {
-      if (outcome.hasValue && !silent) {
-        const data = runInCell(sink, () => toMimeBundle(outcome.value, this.opts.plotly));
-        output = String(data['text/plain']);
-        this.publish(msg, 'execute_result', { execution_count: count, data, metadata: {} });
-      }
       const note = tensorNote(before, this.opts.memory?.());
       if (note && !silent)
         this.publish(msg, 'display_data', { data: note, metadata: {}, transient: {} });
-      this.reply(channel, msg, 'execute_reply', {
-        status: 'ok',
-        execution_count: count,
-        payload: [],
-        user_expressions: {},
-      });
     } else {
       const { ename, evalue, traceback } = outcome;
       this.publish(msg, 'error', { ename, evalue, traceback });
-      this.reply(channel, msg, 'execute_reply', {
-        status: 'error',
-        execution_count: count,
-        ename,
-        evalue,
-        traceback,
-      });
     }
+    const { meta, notes } = await this.dataflow.end(flow, outcome, publishDisplay);
+    if (!silent)
+      for (const data of notes)
+        this.publish(msg, 'display_data', { data, metadata: {}, transient: {} });
+    const content =
+      outcome.status === 'ok'
+        ? { status: 'ok', execution_count: count, payload: [], user_expressions: {} }
+        : { status: 'error', execution_count: count, ...pick(outcome) };
+    this.reply(channel, msg, 'execute_reply', content, meta);
     if (store) this.history.add({ line: count, input: code, output });
   }
+}
+
+function pick(o: { ename: string; evalue: string; traceback: string[] }) {
+  return { ename: o.ename, evalue: o.evalue, traceback: o.traceback };
 }
 
 /** The note shown under a cell that leaves more tensors alive than before it ran. */

@@ -9,10 +9,12 @@
  */
 import { readFileSync } from 'node:fs';
 import * as ts from '@tslab/typescript-for-tslab';
+import { installDataflowGlobal } from './dataflow/api';
 import type { PlotlySession } from './display/plotly';
 import { type CellExecutor, createCellExecutor } from './executor';
 import { installGlobals } from './globals';
 import { JupyterHandler } from './jupyter';
+import { lendPackagesToRuntime } from './modules';
 import { captureStdio, currentSink } from './output';
 import type { ConnectionInfo } from './protocol';
 import { ZmqServer } from './server';
@@ -65,8 +67,10 @@ export async function startKernel(connectionFile: string): Promise<void> {
   handler.starting();
 
   await new Promise((r) => setImmediate(r));
+  lendPackagesToRuntime();
   const ex = createCellExecutor(process.cwd());
   installGlobals(plotly);
+  installDataflowGlobal(handler.dataflow);
   process.on('SIGINT', () => ex.interrupt());
   resolveExecutor(ex);
   // The one runtime of this kernel, started before the first cell so that cell rarely waits.

@@ -9,6 +9,7 @@ import { benchLoaders } from '../data/bench';
 import { profileConfig } from '../pit/config';
 import { type BackendName, probeBackends, runtime } from '../runtime';
 import { benchKernels } from '../runtime/kernels/bench';
+import { dataflowBench } from './kernel';
 import { STAGE_BASELINE, stageBench } from './stages';
 import { type BenchRow, matmulBench, sampleBench, trainStepBench } from './workloads';
 
@@ -164,6 +165,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     log('data loaders ...');
     rows.push(...runWorker('cpu', false, options.quick ?? false, 'data'));
   }
+  rows.push(...dataflowBench(!!options.quick));
   if ((options.stages ?? true) && backends.includes('wasm')) {
     if (python) {
       const { batch, tokens } = STAGE_BASELINE;

@@ -81,6 +81,20 @@ const NO_JUPYTER = `pitlab notebook: Jupyter was not found on PATH. Install it w
   pip install notebook                        (or: pip install jupyterlab)`;
 
 /**
+ * Jupyter's command line: the app, the notebook folder, `--allow-root` for root (Jupyter refuses
+ * to start as root without it: containers and CI often run as root), then the user's arguments.
+ */
+export function jupyterArgs(
+  lab: boolean,
+  dir: string,
+  rest: string[],
+  uid: number | undefined = process.getuid?.(),
+): string[] {
+  const root = uid === 0 && !rest.includes('--allow-root') ? ['--allow-root'] : [];
+  return [lab ? 'lab' : 'notebook', `--notebook-dir=${dir}`, ...root, ...rest];
+}
+
+/**
  * `pitlab notebook [--lab] [jupyter args...]`: installs the kernelspec for this user and starts
  * Jupyter Notebook (or JupyterLab) on the repository's notebooks/ folder.
  */
@@ -99,9 +113,7 @@ export async function notebookCommand(args: string[]): Promise<number> {
   if (installed !== 0) return installed;
   const dir = path.join(ROOT, 'notebooks');
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-  const child = spawn('jupyter', [lab ? 'lab' : 'notebook', `--notebook-dir=${dir}`, ...rest], {
-    stdio: 'inherit',
-  });
+  const child = spawn('jupyter', jupyterArgs(lab, dir, rest), { stdio: 'inherit' });
   return new Promise((resolve) => {
     child.on('exit', (code) => resolve(code ?? 1));
     child.on('error', () => resolve(1));

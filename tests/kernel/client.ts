@@ -46,8 +46,11 @@ export class TestKernel {
     private readonly conn: ConnectionInfo,
   ) {}
 
-  /** Starts a kernel with `cwd` as its notebook directory and waits until it answers. */
-  static async start(cwd: string): Promise<TestKernel> {
+  /**
+   * Starts a kernel with `cwd` as its notebook directory, and `env` over this process's
+   * environment, and waits until it answers.
+   */
+  static async start(cwd: string, env: NodeJS.ProcessEnv = {}): Promise<TestKernel> {
     const [shell, control, stdin, iopub, hb] = await Promise.all([1, 2, 3, 4, 5].map(freePort));
     const conn: ConnectionInfo = {
       ip: '127.0.0.1',
@@ -64,6 +67,7 @@ export class TestKernel {
     writeFileSync(file, JSON.stringify(conn));
     const proc = spawn(process.execPath, [LAUNCH, file], {
       cwd,
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const k = new TestKernel(proc, conn);
@@ -103,8 +107,9 @@ export class TestKernel {
     type: string,
     content: Record<string, unknown>,
     timeoutMs = 30_000,
+    metadata: Record<string, unknown> = {},
   ): Promise<Reply> {
-    const msg = makeMessage(undefined, type, content);
+    const msg = makeMessage(undefined, type, content, metadata);
     await this.shell.send(encode(msg, this.conn.key, this.conn.signature_scheme));
     const deadline = Date.now() + timeoutMs;
     const timeout = new Promise<never>((_, reject) =>
@@ -134,6 +139,22 @@ export class TestKernel {
 
   execute(code: string, timeoutMs?: number): Promise<Reply> {
     return this.request('execute_request', { code, silent: false, store_history: true }, timeoutMs);
+  }
+
+  /**
+   * Executes `code` as JupyterLab and Notebook 7 do for a notebook cell: the cell's id in the
+   * request's `metadata.cellId`, ids of cells deleted since the last request in
+   * `metadata.deletedCells`.
+   */
+  executeCell(
+    cellId: string,
+    code: string,
+    options: { deletedCells?: string[]; timeoutMs?: number } = {},
+  ): Promise<Reply> {
+    const metadata: Record<string, unknown> = { cellId };
+    if (options.deletedCells) metadata.deletedCells = options.deletedCells;
+    const content = { code, silent: false, store_history: true };
+    return this.request('execute_request', content, options.timeoutMs, metadata);
   }
 
   /** iopub messages answering the execute whose reply is `r`, as received so far. */
