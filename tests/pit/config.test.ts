@@ -205,7 +205,7 @@ test('overrides: any trainer field, never the pipeline-owned ones', () => {
   const bad: Array<[unknown, RegExp]> = [
     [{ sft: { stpes: 3 } }, /^Unknown config\.sft key 'stpes'\. Known: maxSteps, batchSize, lr,/],
     [{ sft: { outDir: 'x' } }, /Unknown config\.sft key 'outDir'/],
-    [{ gapReward: { loss: 'swap-only' } }, /Unknown config\.gapReward key 'loss'/],
+    [{ reward: { loss: 'swap-only' } }, /Unknown config\.reward key 'loss'/],
     [{ rlhf: { padId: 1 } }, /Unknown config\.rlhf key 'padId'/],
     [{ rlhf: { validateEvery: 1 } }, /Unknown config\.rlhf key 'validateEvery'/],
     [{ sft: { maxSteps: 'x' } }, /^config\.sft\.maxSteps must be a number, got "x"$/],
