@@ -131,7 +131,8 @@ export interface PitRlModels {
   policy: Gpt;
   /** M_PIT^SFT, frozen: the KL anchor of every round. */
   ref: Gpt;
-  critic: ValueModel;
+  /** Needed with `ppo.advantage` 'gae' (the default); the group baselines run without it. */
+  critic?: ValueModel;
   /** M_P^RL, frozen: samples round-1 references. Needed only by 'policy' rounds. */
   sampler?: Gpt;
 }
@@ -144,7 +145,9 @@ export const referenceQuery = (e: PitExample): number[] => [...e.prompt, SPECIAL
 
 /**
  * The prompt source of one round: draws examples and builds [x SEP_REF y_ref SEP] queries, sampling
- * y_ref from M_P^RL in 'policy' rounds (with its own random stream, so resume replays it).
+ * y_ref from M_P^RL in 'policy' rounds (with its own random stream, so resume replays it). With
+ * `ppo.advantage` 'rloo'/'grpo' trainPpo asks for batchSize/groupSize queries and repeats each, so
+ * a group's members share x and y_ref and the baseline compares responses to one query.
  */
 export function pitPromptSource(
   data: readonly PitExample[],

@@ -12,6 +12,7 @@ import {
 } from '../../runtime/validate';
 import type { LrSchedule } from '../loop';
 import type { KlEstimator } from './core';
+import type { AdvantageKind } from './group';
 
 export interface PpoConfig {
   // ── training length and batches ──
@@ -57,6 +58,24 @@ export interface PpoConfig {
   lam: number;
   /** Whiten per-token rewards by scale only (TRL `whiten_rewards`). @defaultValue false */
   whitenRewards: boolean;
+
+  // ── advantage estimator ──
+  /**
+   * 'gae': the learned critic and GAE (actor–critic PPO). 'rloo' and 'grpo' drop the critic for
+   * a baseline from `groupSize` samples of the same prompt (see `group.ts`): RLOO (Ahmadian et
+   * al. 2024) subtracts the other samples' mean reward, with β·KL summed into the reward; GRPO
+   * (Shao et al. 2024) standardises within the group and adds β·KL (k3) to the loss. Both keep
+   * the clipped ratio objective; `vfCoef`, `clipRangeValue`, `gamma`, `lam` and `whitenRewards`
+   * only apply to 'gae'. @defaultValue 'gae'
+   */
+  advantage: AdvantageKind;
+  /**
+   * Samples per prompt for 'rloo'/'grpo': each rollout holds batchSize/groupSize prompts, each
+   * answered groupSize times. It must divide `batchSize` and be ≥ 2. With 'gae' (one sample per
+   * prompt) it is ignored and must stay at its default, so a stray setting is caught rather than
+   * silently dropped. @defaultValue 4
+   */
+  groupSize: number;
 
   // ── optimiser ──
   /**
@@ -115,6 +134,8 @@ export const DEFAULT_PPO_CONFIG: Readonly<PpoConfig> = Object.freeze({
   gamma: 1,
   lam: 0.95,
   whitenRewards: false,
+  advantage: 'gae',
+  groupSize: 4,
   lr: 1e-4,
   maxGradNorm: 1,
   lrSchedule: 'constant',
@@ -159,5 +180,27 @@ export function resolvePpoConfig(partial: Partial<PpoConfig> = {}, path = 'PpoCo
     c.padId,
   );
   check(c.temperature > 0, at('temperature'), '> 0 (PPO needs a sampling policy)', c.temperature);
+  checkGroupFields(c, at);
   return c;
+}
+
+/** `advantage` and `groupSize`: a group needs ≥ 2 members and must tile the batch. */
+function checkGroupFields(c: PpoConfig, at: (key: keyof PpoConfig) => string): void {
+  checkOneOf(at('advantage'), c.advantage, ['gae', 'rloo', 'grpo']);
+  checkPositiveInt(at('groupSize'), c.groupSize);
+  const byDefault = DEFAULT_PPO_CONFIG.groupSize;
+  if (c.advantage === 'gae') {
+    const rule = `left at ${byDefault} with advantage 'gae' (it counts samples per prompt for 'rloo' and 'grpo')`;
+    check(c.groupSize === byDefault, at('groupSize'), rule, c.groupSize);
+    return;
+  }
+  const why = `a group baseline needs other samples of the prompt`;
+  check(
+    c.groupSize >= 2,
+    at('groupSize'),
+    `at least 2 with advantage '${c.advantage}' (${why})`,
+    c.groupSize,
+  );
+  const tiles = `a divisor of batchSize (${c.batchSize})`;
+  check(c.batchSize % c.groupSize === 0, at('groupSize'), tiles, c.groupSize);
 }

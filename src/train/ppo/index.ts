@@ -1,6 +1,10 @@
-/** PPO (actor–critic) for language models: config, pure helpers, rollout, update and driver. */
+/**
+ * PPO for language models (actor–critic, or critic-free with RLOO/GRPO group baselines): config,
+ * pure helpers, rollout, update and driver.
+ */
 export * from './config';
 export * from './core';
+export * from './group';
 export * from './losses';
 export * from './metrics';
 export * from './rollout';

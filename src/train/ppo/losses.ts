@@ -85,3 +85,20 @@ export function entropyFromLogits(logits: tf.Tensor2D): tf.Tensor1D {
     return lse.sub(p.mul(logits).sum(-1)) as tf.Tensor1D;
   });
 }
+
+/**
+ * GRPO's KL penalty as a loss term (DeepSeekMath eq. 4): the k3 estimate
+ * π_ref/π − log(π_ref/π) − 1 per token, ≥ 0 and unbiased, differentiated through the current
+ * log-probs and averaged with `weights` (the mask, or per-sequence weights). k3 rather than
+ * `klEstimator`: k1's gradient through log π vanishes in expectation, so it would not anchor.
+ */
+export function k3KlLoss(
+  logprobs: tf.Tensor1D,
+  refLogprobs: tf.Tensor1D,
+  weights: tf.Tensor1D,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const logr = refLogprobs.sub(logprobs);
+    return maskedMeanT(tf.exp(logr).sub(logr).sub(1), weights);
+  });
+}

@@ -31,6 +31,13 @@ export type PpoMetricKey =
   | 'episode'
   | 'eps';
 
+/** Keys that describe the learned critic: absent from critic-free ('rloo', 'grpo') updates. */
+export const CRITIC_METRICS = ['loss/value_avg', 'val/clipfrac_avg'] as const;
+
+/**
+ * One update's metrics. The type lists every key so GAE callers read them directly; critic-free
+ * runs ('rloo', 'grpo') leave out `CRITIC_METRICS`: check `'loss/value_avg' in m` there.
+ */
 export type PpoMetrics = Record<PpoMetricKey, number>;
 
 /** The rollout-side quantities the metrics are computed from ([B, R] row-major). */
@@ -52,11 +59,12 @@ export interface RolloutSummary {
  * One update's metrics. As in TRL: objective/kl and objective/non_score_reward are per-sequence
  * sums averaged over the batch, objective/entropy is the mean per-sequence −Σ log π of the sampled
  * tokens (a Monte-Carlo entropy estimate), and val/ratio_var is the variance of minibatch ratios.
+ * Without a critic (`extra.critic` false) the `CRITIC_METRICS` keys are left out, not zeroed.
  */
 export function ppoMetrics(
   r: RolloutSummary,
   u: UpdateStats,
-  extra: { klCoef: number; lr: number; episode: number; eps: number },
+  extra: { klCoef: number; lr: number; episode: number; eps: number; critic?: boolean },
 ): PpoMetrics {
   const nonScore = mean(rowSums(r.nonScore, r.shape));
   const scores = mean(r.scores);
@@ -65,7 +73,7 @@ export function ppoMetrics(
     r.shape,
   );
   const eos = r.finished.filter(Boolean).length;
-  return {
+  const m: PpoMetrics = {
     'objective/kl': mean(rowSums(r.kl, r.shape)),
     'objective/scores': scores,
     'objective/rlhf_reward': scores + nonScore,
@@ -88,6 +96,9 @@ export function ppoMetrics(
     episode: extra.episode,
     eps: extra.eps,
   };
+  if (extra.critic ?? true) return m;
+  const { 'loss/value_avg': _v, 'val/clipfrac_avg': _c, ...criticFree } = m;
+  return criticFree as PpoMetrics; // see the `PpoMetrics` note: the critic keys are absent
 }
 
 /** One row of the periodic sample table. */
@@ -102,7 +113,8 @@ export function formatPpoLine(step: number, m: PpoMetrics): string {
   const f = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3));
   return (
     `ppo ${step}: score ${f(m['objective/scores'])} kl ${f(m['objective/kl'])} ` +
-    `rlhf ${f(m['objective/rlhf_reward'])} pg ${f(m['loss/policy_avg'])} vf ${f(m['loss/value_avg'])} ` +
+    `rlhf ${f(m['objective/rlhf_reward'])} pg ${f(m['loss/policy_avg'])} ` +
+    ('loss/value_avg' in m ? `vf ${f(m['loss/value_avg'])} ` : '') +
     `clip ${f(m['policy/clipfrac_avg'])} len ${f(m['response/length_mean'])} eos ${f(m['response/eos_rate'])}`
   );
 }

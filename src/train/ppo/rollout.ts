@@ -1,6 +1,7 @@
 /**
  * PPO rollouts: sample responses with the KV cache, cut them at EOS, and score them with the
- * policy, the frozen reference, the critic and the reward function in one no-grad pass each.
+ * policy, the frozen reference, the critic (when there is one) and the reward function in one
+ * no-grad pass each.
  *
  * Layout ([N+] §4.2): each query is left-padded to P columns and its response right-padded to R,
  * giving [B, P+R]. Positions count real tokens only and padded keys are masked, which is exactly
@@ -161,7 +162,8 @@ export interface Rollout {
   packed: Packed;
   logprobs: Float32Array; // [B, R]
   refLogprobs: Float32Array; // [B, R]
-  values: Float32Array; // [B, R]
+  /** The critic's V(s_t), [B, R]; absent when the rollout ran without a critic. */
+  values?: Float32Array;
   scores: Float32Array; // [B], raw reward-model scores
   timings: { generate: number; score: number };
 }
@@ -174,9 +176,12 @@ export interface RolloutOptions {
   rng: Rng;
 }
 
-/** Phases 1–3 of a PPO update: generate, truncate at EOS, score and evaluate log-probs/values. */
+/**
+ * Phases 1–3 of a PPO update: generate, truncate at EOS, score and evaluate log-probs/values
+ * (values only with a critic: the group advantages need none).
+ */
 export function collectRollout(
-  models: { policy: Gpt; ref: Gpt; critic: ValueModel },
+  models: { policy: Gpt; ref: Gpt; critic?: ValueModel },
   queries: number[][],
   reward: RewardFn,
   o: RolloutOptions,
@@ -200,7 +205,7 @@ export function collectRollout(
     packed,
     logprobs: responseLogprobs(models.policy, packed, o.temperature),
     refLogprobs: responseLogprobs(models.ref, packed, o.temperature),
-    values: responseValues(models.critic, packed),
+    ...(models.critic ? { values: responseValues(models.critic, packed) } : {}),
     scores,
     timings: { generate: t1 - t0, score: performance.now() - t1 },
   };

@@ -1,7 +1,8 @@
 /**
  * `trainPpo`: actor–critic PPO for a language model against a reward function, following the
  * implementation details of rlhf-practice §4. The driver reads as TRL's numbered phases; every
- * phase is an exported, unit-tested helper from `core`, `rollout`, `update` and `metrics`.
+ * phase is an exported, unit-tested helper from `core`, `rollout`, `update` and `metrics`. With
+ * `advantage` 'rloo' or 'grpo' the critic gives way to group baselines (`group`).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Gpt } from '../../models';
@@ -17,11 +18,26 @@ import { lrAt, stageFiles, type TrainerHooks } from '../loop';
 import { type MetricName, MetricsLogger } from '../metrics';
 import { AdamW } from '../optim';
 import { type PpoConfig, resolvePpoConfig } from './config';
-import { AdaptiveKlController, computeGae, klPerToken, maskedWhiten, tokenRewards } from './core';
+import {
+  AdaptiveKlController,
+  computeGae,
+  klPerToken,
+  maskedWhiten,
+  type TokenRewards,
+  tokenRewards,
+} from './core';
+import {
+  broadcastToTokens,
+  drawQueries,
+  grpoAdvantages,
+  rlooAdvantages,
+  sequenceRewards,
+  sequenceWeights,
+} from './group';
 import { type PpoMetrics, ppoMetrics, type SampleRow } from './metrics';
-import { collectRollout, type RewardFn } from './rollout';
+import { collectRollout, type RewardFn, type Rollout } from './rollout';
 import { beatsKept, type HeldOutScores, heldOutMean } from './selection';
-import { ppoEpochs } from './update';
+import { ppoEpochs, type UpdateBatch } from './update';
 import type { ValueModel } from './value';
 
 /** The three models PPO holds: the trained policy and critic, and the frozen reference. */
@@ -29,10 +45,14 @@ export interface PpoModels {
   policy: Gpt;
   /** Frozen copy of the SFT policy; never passed to the optimizer. */
   ref: Gpt;
-  critic: ValueModel;
+  /** Needed by advantage 'gae'; 'rloo' and 'grpo' leave it untouched (or run without one). */
+  critic?: ValueModel;
 }
 
-/** A fixed prompt pool (sampled without replacement per batch), or a generator of batches. */
+/**
+ * A fixed prompt pool (sampled without replacement per batch), or a generator of batches. Either
+ * is asked for batchSize/groupSize distinct prompts in the group modes (`drawQueries` repeats them).
+ */
 export type PromptSource =
   | number[][]
   | ((batchSize: number, rng: Rng, update: number) => number[][]);
@@ -82,17 +102,6 @@ export interface PpoResult {
   history: PpoMetrics[];
 }
 
-/** Draws `n` prompts without replacement (with replacement when the pool is smaller). */
-export function drawPrompts(pool: number[][], n: number, rng: Rng): number[][] {
-  if (pool.length === 0) throw new Error('trainPpo: the prompt pool is empty');
-  if (pool.length < n) return Array.from({ length: n }, () => rng.pick(pool));
-  const idx = Array.from({ length: pool.length }, (_, i) => i);
-  return rng
-    .shuffle(idx)
-    .slice(0, n)
-    .map((i) => pool[i]!);
-}
-
 /** Runs PPO for `config.totalUpdates` updates; resumes from `options.dir` when it holds a checkpoint. */
 export async function trainPpo(
   models: PpoModels,
@@ -108,7 +117,12 @@ export async function trainPpo(
     sample: runtime.rng(`${stage}.sample`),
     shuffle: runtime.rng(`${stage}.shuffle`),
   };
-  const optimizer = new AdamW([...models.policy.variables(), ...models.critic.variables()], {
+  // The group modes neither read nor train a critic, so it stays out of optimizer and checkpoint.
+  const grouped = c.advantage !== 'gae';
+  const critic = grouped ? undefined : models.critic;
+  if (!grouped && !critic)
+    throw new Error(`${stage}: advantage 'gae' needs models.critic ('rloo' and 'grpo' need none)`);
+  const optimizer = new AdamW([...models.policy.variables(), ...(critic?.variables() ?? [])], {
     lr: c.lr,
     maxGradNorm: c.maxGradNorm,
   });
@@ -122,14 +136,14 @@ export async function trainPpo(
   const objects: StageObjects = {
     models: {
       policy: models.policy.params,
-      critic: criticParams(models.critic),
+      ...(critic ? { critic: criticParams(critic) } : {}),
       ...(best ? { best } : {}),
     },
     optimizers: { ppo: optimizer },
     rngs,
   };
   const files = options.dir ? stageFiles(options.dir, stage) : undefined;
-  const hash = configHash(c);
+  const hash = ppoConfigHash(c);
   const ckpt = files && latestStageCheckpoint(files.checkpoint, { stage, configHash: hash });
   if (ckpt) restoreStageCheckpoint(ckpt, objects);
   let update = ckpt?.counters.update ?? 0;
@@ -172,27 +186,25 @@ export async function trainPpo(
       // 1. Rollout: sample responses with the KV cache and cut them after EOS.
       // 2. Score: the reward function on (query, response).
       // 3. Forward passes: policy and reference log-probs at temperature, critic values.
-      const queries =
-        typeof prompts === 'function'
-          ? prompts(c.batchSize, rngs.prompts, update)
-          : drawPrompts(prompts, c.batchSize, rngs.prompts);
-      const ro = collectRollout(models, queries, reward, { ...c, rng: rngs.sample });
-      const { B, R, mask } = ro.packed;
+      // Group modes draw batchSize/groupSize prompts and answer each groupSize times.
+      const groupSize = grouped ? c.groupSize : 1;
+      const queries = drawQueries(prompts, c.batchSize, groupSize, rngs.prompts, update);
+      const ro = collectRollout({ ...models, critic }, queries, reward, { ...c, rng: rngs.sample });
+      const { B, R } = ro.packed;
       const shape: [number, number] = [B, R];
-      // 4. Rewards: −β·KL per token, the score at the last token, the missing-EOS penalty.
-      const kl = klPerToken(ro.logprobs, ro.refLogprobs, c.klEstimator);
-      const tr = tokenRewards(kl, ro.scores, mask, ro.finished, shape, {
-        klCoef: klCtl.value,
-        missingEosPenalty: c.missingEosPenalty,
-      });
-      // 5. Advantages: (optionally scale-whitened rewards) → GAE → whitened advantages.
-      const rewards = c.whitenRewards ? maskedWhiten(tr.rewards, mask, false) : tr.rewards;
-      const gae = computeGae(rewards, ro.values, mask, shape, c.gamma, c.lam);
-      const advantages = maskedWhiten(gae.advantages, mask);
+      // 4–5. Rewards and advantages (GAE with the critic, or the group baselines).
+      const { kl, tr, batch } = advantagePhase(ro, c, klCtl.value);
       // 6. PPO epochs over shuffled minibatches (NaN/Inf stops here, naming the update).
       const lr = lrAt(update, c.totalUpdates, c.lr, c.lrSchedule);
-      const batch = { ...ro, advantages, returns: gae.returns };
-      const stats = ppoEpochs(models, optimizer, batch, c, rngs.shuffle, lr, step);
+      const stats = ppoEpochs(
+        { policy: models.policy, critic },
+        optimizer,
+        batch,
+        c,
+        rngs.shuffle,
+        lr,
+        step,
+      );
       // 7. Log, sample table, adaptive KL, checkpoint.
       episode += B;
       const lengths = ro.responses.map((r) => r.length);
@@ -202,6 +214,7 @@ export async function trainPpo(
         lr,
         episode,
         eps: (B * 1000) / (performance.now() - start),
+        critic: !grouped,
       });
       history.push(metrics);
       const info = {
@@ -265,6 +278,57 @@ export async function trainPpo(
       ? { best: { update: sel.update, score: sel.score }, stoppedEarly: sel.stopped }
       : {}),
   };
+}
+
+/**
+ * Phases 4–5. Rewards: −β·KL per token, the score at the last token, the missing-EOS penalty.
+ * 'gae': (optionally scale-whitened rewards) → GAE → whitened advantages, value targets for the
+ * critic. 'rloo'/'grpo': one sequence reward per response → group baseline → the same advantage
+ * on each of its tokens, no value targets; GRPO's KL moves into the loss, averaged per sequence.
+ */
+function advantagePhase(
+  ro: Rollout,
+  c: PpoConfig,
+  klCoef: number,
+): { kl: Float32Array; tr: TokenRewards; batch: UpdateBatch } {
+  const { B, R, mask } = ro.packed;
+  const shape: [number, number] = [B, R];
+  const kl = klPerToken(ro.logprobs, ro.refLogprobs, c.klEstimator);
+  const tr = tokenRewards(kl, ro.scores, mask, ro.finished, shape, {
+    klCoef,
+    missingEosPenalty: c.missingEosPenalty,
+  });
+  if (c.advantage === 'gae') {
+    const rewards = c.whitenRewards ? maskedWhiten(tr.rewards, mask, false) : tr.rewards;
+    const gae = computeGae(rewards, ro.values!, mask, shape, c.gamma, c.lam);
+    const advantages = maskedWhiten(gae.advantages, mask);
+    return { kl, tr, batch: { ...ro, advantages, returns: gae.returns } };
+  }
+  const rewards = sequenceRewards(c.advantage, tr.scores, tr.nonScore, shape);
+  const perRow =
+    c.advantage === 'rloo'
+      ? rlooAdvantages(rewards, c.groupSize)
+      : grpoAdvantages(rewards, c.groupSize);
+  const batch: UpdateBatch = {
+    packed: ro.packed,
+    logprobs: ro.logprobs,
+    advantages: broadcastToTokens(perRow, mask, shape),
+  };
+  if (c.advantage === 'grpo') {
+    batch.lossWeights = sequenceWeights(mask, shape);
+    if (klCoef > 0) batch.klLoss = { refLogprobs: ro.refLogprobs, coef: klCoef };
+  }
+  return { kl, tr, batch };
+}
+
+/**
+ * The checkpoint's config hash. GAE runs hash without `advantage` and `groupSize` (which they
+ * ignore), so checkpoints written before those fields existed still resume.
+ */
+function ppoConfigHash(c: PpoConfig): string {
+  if (c.advantage !== 'gae') return configHash(c);
+  const { advantage: _a, groupSize: _g, ...before } = c;
+  return configHash(before);
 }
 
 /** Frozen copies of a model's variables (never trained: not passed to the optimizer). */
