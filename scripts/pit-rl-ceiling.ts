@@ -8,13 +8,15 @@
  * measured is what the optimiser does with each reward. Every policy (and M_PIT^SFT) then improves
  * M_P^RL's responses to the validation prompts once, at the improver's inference temperature,
  * and the exact judge scores the result. Test prompts are never read.
- * Reads the cached stages of the profile in PITLAB_PROFILE (run `pitlab run` first).
+ * Reads the cached stages of the profile in PITLAB_PROFILE (run `pitlab run` first); trains nothing
+ * but the two PIT RL runs.
  *
  *   PITLAB_PROFILE=default npx tsx scripts/pit-rl-ceiling.ts [updates per round] [rollout T]
  */
+import path from 'node:path';
 import { judge } from '../src/data/synth/judge';
 import { compare, meanWithCi } from '../src/eval';
-import { notebookRun } from '../src/index';
+import { notebookSettings, type Profile, pipelineGraph, resolvePipelineConfig } from '../src/index';
 import type { Gpt } from '../src/models';
 import { decodeResponse, gapReward, improveOnce, respond, scoreGap } from '../src/pit/generate';
 import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/stages';
@@ -26,17 +28,23 @@ import { ValueModel } from '../src/train/ppo';
 
 async function main(): Promise<void> {
   await runtime.ready();
-  const run = await notebookRun();
-  const { config, seed } = run.results;
+  const { profile, seed, cacheDir } = notebookSettings();
+  const config = resolvePipelineConfig(profile);
+  const dirs = cachedStages({ profile, seed, cacheDir }, [
+    'tokenizer',
+    'rm_rpit',
+    'rl_mp',
+    'sft_pit',
+  ]);
   const { rounds, validationSize: _v, ...ppo } = config.pitRl;
   const updates = Number(process.argv[2] ?? ppo.totalUpdates);
   const rolloutT = Number(process.argv[3] ?? ppo.temperature);
   const { temperature: improveT, responseTemperature, maxNewTokens, samples } = config.improve;
-  const tok = readTokenizer(run.dirs.tokenizer!);
-  const splits = readSplits(run.dirs.tokenizer!);
-  const rpit = loadReward(run.dirs.rm_rpit!);
-  const sampler = loadPolicy(run.dirs.rl_mp!);
-  const sft = loadPolicy(run.dirs.sft_pit!);
+  const tok = readTokenizer(dirs.tokenizer!);
+  const splits = readSplits(dirs.tokenizer!);
+  const rpit = loadReward(dirs.rm_rpit!);
+  const sampler = loadPolicy(dirs.rl_mp!);
+  const sft = loadPolicy(dirs.sft_pit!);
 
   // The oracle on R_PIT's scale, fitted on the validation pairs in both orders.
   const v = splits.valid;
@@ -57,7 +65,7 @@ async function main(): Promise<void> {
       }),
   };
   console.log(
-    `${run.settings.profile} profile, seed ${seed}: rounds [${rounds}] × ${updates} updates × ${ppo.batchSize} prompts, lr ${ppo.lr}, β ${ppo.klCoef}, rollouts at T=${rolloutT}; improver judged at T=${improveT} on ${v.length} validation prompts × ${samples} draws of y_0; oracle = ${scale.toFixed(2)} × judge gap`,
+    `${profile} profile, seed ${seed}: rounds [${rounds}] × ${updates} updates × ${ppo.batchSize} prompts, lr ${ppo.lr}, β ${ppo.klCoef}, rollouts at T=${rolloutT}; improver judged at T=${improveT} on ${v.length} validation prompts × ${samples} draws of y_0; oracle = ${scale.toFixed(2)} × judge gap`,
   );
 
   // y_0 as the evaluation samples it, on validation prompts.
@@ -92,7 +100,7 @@ async function main(): Promise<void> {
   }));
   for (const [name, reward] of Object.entries(rewards)) {
     runtime.seed(seed);
-    const policy = loadPolicy(run.dirs.sft_pit!);
+    const policy = loadPolicy(dirs.sft_pit!);
     const { trunk, headWeight, headBias } = rpit;
     const critic = ValueModel.fromTrunk({ trunk, headWeight, headBias, offset: 0 });
     const trained = await trainPitRl({ policy, ref: sft, critic, sampler }, data, reward, {
@@ -114,6 +122,25 @@ async function main(): Promise<void> {
     critic.dispose();
   }
   for (const m of [rpit, sampler, sft]) m.dispose();
+}
+
+/** Artifact dirs of `names`, which must already be cached (this script trains nothing else). */
+function cachedStages(
+  options: { profile: Profile; seed: number; cacheDir: string },
+  names: string[],
+): Record<string, string> {
+  const nodes = pipelineGraph(options);
+  const dirs: Record<string, string> = {};
+  for (const name of names) {
+    const node = nodes.find((n) => n.name === name)!;
+    if (node.status !== 'cached') {
+      throw new Error(
+        `stage '${name}' is not cached for this profile and seed: run pitlab run first`,
+      );
+    }
+    dirs[name] = path.join(options.cacheDir, name, node.key);
+  }
+  return dirs;
 }
 
 main().catch((e) => {
