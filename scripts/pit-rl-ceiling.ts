@@ -11,7 +11,7 @@
  * Reads the cached stages of the profile in PITLAB_PROFILE (run `pitlab run` first); trains nothing
  * but the two PIT RL runs.
  *
- *   PITLAB_PROFILE=default npx tsx scripts/pit-rl-ceiling.ts [updates per round] [rollout T]
+ *   PITLAB_PROFILE=default npx tsx scripts/pit-rl-ceiling.ts [updates per round] [rollout T] [lr] [β]
  */
 import path from 'node:path';
 import { judge } from '../src/data/synth/judge';
@@ -39,6 +39,8 @@ async function main(): Promise<void> {
   const { rounds, validationSize: _v, ...ppo } = config.pitRl;
   const updates = Number(process.argv[2] ?? ppo.totalUpdates);
   const rolloutT = Number(process.argv[3] ?? ppo.temperature);
+  const lr = Number(process.argv[4] ?? ppo.lr);
+  const klCoef = Number(process.argv[5] ?? ppo.klCoef);
   const { temperature: improveT, responseTemperature, maxNewTokens, samples } = config.improve;
   const tok = readTokenizer(dirs.tokenizer!);
   const splits = readSplits(dirs.tokenizer!);
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
       }),
   };
   console.log(
-    `${profile} profile, seed ${seed}: rounds [${rounds}] × ${updates} updates × ${ppo.batchSize} prompts, lr ${ppo.lr}, β ${ppo.klCoef}, rollouts at T=${rolloutT}; improver judged at T=${improveT} on ${v.length} validation prompts × ${samples} draws of y_0; oracle = ${scale.toFixed(2)} × judge gap`,
+    `${profile} profile, seed ${seed}: rounds [${rounds}] × ${updates} updates × ${ppo.batchSize} prompts, lr ${lr}, β ${klCoef}, rollouts at T=${rolloutT}; improver judged at T=${improveT} on ${v.length} validation prompts × ${samples} draws of y_0; oracle = ${scale.toFixed(2)} × judge gap`,
   );
 
   // y_0 as the evaluation samples it, on validation prompts.
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
     const critic = ValueModel.fromTrunk({ trunk, headWeight, headBias, offset: 0 });
     const trained = await trainPitRl({ policy, ref: sft, critic, sampler }, data, reward, {
       rounds: rounds.map((r) => ({ reference: r === 0 ? 'data' : 'policy', updates })),
-      ppo: { ...ppo, temperature: rolloutT, totalUpdates: undefined, validateEvery: 0 },
+      ppo: { ...ppo, lr, klCoef, temperature: rolloutT, totalUpdates: undefined, validateEvery: 0 },
       referenceTemperature: responseTemperature,
       referenceLength: maxNewTokens,
     });
