@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { runtime } from '../src/runtime';
 
 /**
@@ -22,4 +23,20 @@ export function readyWithTempDir(prefix: string): { readonly dir: string } {
       return dir;
     },
   };
+}
+
+/** Asserts `actual` matches `expected` entry by entry within `tol`, naming the first miss. */
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: number[],
+  tol = 1e-5,
+  what = '',
+): void {
+  assert.is(actual.length, expected.length, `${what} length`);
+  for (let i = 0; i < expected.length; i++) {
+    assert.ok(
+      Math.abs(actual[i]! - expected[i]!) <= tol,
+      `${what}[${i}] = ${actual[i]}, expected ${expected[i]}`,
+    );
+  }
 }

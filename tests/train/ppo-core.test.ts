@@ -13,16 +13,7 @@ import {
   tokenRewards,
   truncateAtStop,
 } from '../../src/train/ppo';
-
-function close(actual: ArrayLike<number>, expected: number[], tol = 1e-5, what = ''): void {
-  assert.is(actual.length, expected.length, `${what} length`);
-  for (let i = 0; i < expected.length; i++) {
-    assert.ok(
-      Math.abs(actual[i]! - expected[i]!) <= tol,
-      `${what}[${i}] = ${actual[i]}, expected ${expected[i]}`,
-    );
-  }
-}
+import { assertClose } from '../helpers';
 
 test('maskedMean / maskedVar ignore masked entries; var is unbiased like TRL', () => {
   const v = [1, 2, 3, 100];
@@ -37,8 +28,8 @@ test('maskedWhiten: zero mean, unit variance on the mask, zeros elsewhere; shift
   const v = [1, 2, 3, 100];
   const m = [1, 1, 1, 0];
   const w = maskedWhiten(v, m);
-  close(w, [-1, 0, 1, 0], 1e-4, 'whiten');
-  close(maskedWhiten(v, m, false), [1, 2, 3, 0], 1e-4, 'scale-only');
+  assertClose(w, [-1, 0, 1, 0], 1e-4, 'whiten');
+  assertClose(maskedWhiten(v, m, false), [1, 2, 3, 0], 1e-4, 'scale-only');
   const big = Array.from({ length: 50 }, (_, i) => (i * 37) % 11);
   const ones = big.map(() => 1);
   const wb = maskedWhiten(big, ones);
@@ -59,14 +50,14 @@ test('computeGae matches a hand-computed case with a padded row', () => {
   // Row 1: t=2 is padding (ignored);
   //   t=1: δ = 2 + 0 − 0.4 = 1.6;          A = 1.6
   //   t=0: δ = 0.5 + 0.4 − 0.3 = 0.6;      A = 0.6 + 0.5·1.6 = 1.4
-  close(advantages, [-0.125, 0.35, 0.9, 1.4, 1.6, 0], 1e-6, 'A');
-  close(returns, [0.375, 0.55, 1.0, 1.7, 2.0, 0], 1e-6, 'G');
+  assertClose(advantages, [-0.125, 0.35, 0.9, 1.4, 1.6, 0], 1e-6, 'A');
+  assertClose(returns, [0.375, 0.55, 1.0, 1.7, 2.0, 0], 1e-6, 'G');
 });
 
 test('computeGae with γ=1, λ=1 gives returns equal to the reward-to-go', () => {
   const rewards = [1, 2, 3];
   const { returns } = computeGae(rewards, [0.3, -1, 4], [1, 1, 1], [1, 3], 1, 1);
-  close(returns, [6, 5, 3], 1e-6);
+  assertClose(returns, [6, 5, 3], 1e-6);
 });
 
 test('k1 and k3 on a known pair of distributions: means equal KL(p‖q); k3 is never negative', () => {
@@ -83,7 +74,7 @@ test('k1 and k3 on a known pair of distributions: means equal KL(p‖q); k3 is n
   assert.ok(Math.abs(expect(k3) - kl) < 1e-6, `E[k3] ${expect(k3)} vs KL ${kl}`);
   assert.ok(k1[1]! < 0, 'k1 is negative where q > p');
   for (const v of k3) assert.ok(v >= 0);
-  close(klPerToken([0.3], [0.3], 'k3'), [0]);
+  assertClose(klPerToken([0.3], [0.3], 'k3'), [0]);
 });
 
 test('adaptive KL controller: β grows above target, shrinks below, error clipped at ±0.2', () => {
@@ -124,9 +115,9 @@ test('tokenRewards: −β·KL on every real token, score at EOS or last token, m
     klCoef: 0.1,
     missingEosPenalty: 1,
   });
-  close(r.scores, [2, 2], 1e-6, 'scores');
-  close(r.nonScore, [-0.05, -0.1, 0, -0.02, 0, 0.04], 1e-6, 'nonScore');
-  close(r.rewards, [-0.05, 1.9, 0, -0.02, 0, 2.04], 1e-6, 'rewards');
+  assertClose(r.scores, [2, 2], 1e-6, 'scores');
+  assertClose(r.nonScore, [-0.05, -0.1, 0, -0.02, 0, 0.04], 1e-6, 'nonScore');
+  assertClose(r.rewards, [-0.05, 1.9, 0, -0.02, 0, 2.04], 1e-6, 'rewards');
   assert.equal([...lastTokenIndex(mask, [2, 3])], [1, 2]);
 });
 

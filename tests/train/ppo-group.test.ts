@@ -35,24 +35,16 @@ import {
   trainPpo,
   ValueModel,
 } from '../../src/train/ppo';
-
-function close(actual: ArrayLike<number>, expected: number[], tol = 1e-5, what = ''): void {
-  assert.is(actual.length, expected.length, `${what} length`);
-  for (let i = 0; i < expected.length; i++) {
-    assert.ok(
-      Math.abs(actual[i]! - expected[i]!) <= tol,
-      `${what}[${i}] = ${actual[i]}, expected ${expected[i]}`,
-    );
-  }
-}
+import { assertClose } from '../helpers';
+import { PROMPTS, TARGET, targetReward, V } from './fixtures/bandit';
 
 // Two prompts × three samples, row-major by prompt: [1, 2, 3] and [0, 0, 3].
 const REWARDS = [1, 2, 3, 0, 0, 3];
 
 test('RLOO: each sample minus the mean of the other two of its prompt', () => {
   // Prompt 0: 1 − (2+3)/2, 2 − (1+3)/2, 3 − (1+2)/2. Prompt 1: 0 − 1.5, 0 − 1.5, 3 − 0.
-  close(rlooAdvantages(REWARDS, 3), [-1.5, 0, 1.5, -1.5, -1.5, 3], 1e-6, 'rloo');
-  close(rlooAdvantages([4, 4, 4], 3), [0, 0, 0], 0, 'equal group');
+  assertClose(rlooAdvantages(REWARDS, 3), [-1.5, 0, 1.5, -1.5, -1.5, 3], 1e-6, 'rloo');
+  assertClose(rlooAdvantages([4, 4, 4], 3), [0, 0, 0], 0, 'equal group');
   assert.throws(() => rlooAdvantages(REWARDS, 4), /6 rewards do not split into groups of 4/);
   assert.throws(() => rlooAdvantages([1, 2], 1), /needs groupSize ≥ 2/);
 });
@@ -60,13 +52,13 @@ test('RLOO: each sample minus the mean of the other two of its prompt', () => {
 test('GRPO: (r − group mean)/(Bessel std + ε); an equal group gets 0', () => {
   // Prompt 0: mean 2, std √((1+0+1)/2) = 1. Prompt 1: mean 1, std √((1+1+4)/2) = √3.
   const s3 = Math.sqrt(3) + GRPO_EPS;
-  close(
+  assertClose(
     grpoAdvantages(REWARDS, 3),
     [-1 / (1 + GRPO_EPS), 0, 1 / (1 + GRPO_EPS), -1 / s3, -1 / s3, 2 / s3],
     1e-6,
     'grpo',
   );
-  close(grpoAdvantages([5, 5, 5], 3), [0, 0, 0], 0, 'equal group');
+  assertClose(grpoAdvantages([5, 5, 5], 3), [0, 0, 0], 0, 'equal group');
 });
 
 test('sequence rewards, token broadcast and GRPO per-sequence weights', () => {
@@ -74,10 +66,10 @@ test('sequence rewards, token broadcast and GRPO per-sequence weights', () => {
   const mask = [1, 1, 1, 1, 0, 0];
   const nonScore = [-0.1, -0.2, -0.3, -0.5, 0, 0];
   const scores = Float32Array.from([1, 2]);
-  close(sequenceRewards('rloo', scores, Float32Array.from(nonScore), [2, 3]), [0.4, 1.5]);
-  close(sequenceRewards('grpo', scores, Float32Array.from(nonScore), [2, 3]), [1, 2]);
-  close(broadcastToTokens([0.7, -2], mask, [2, 3]), [0.7, 0.7, 0.7, -2, 0, 0]);
-  close(sequenceWeights(mask, [2, 3]), [1 / 3, 1 / 3, 1 / 3, 1, 0, 0]);
+  assertClose(sequenceRewards('rloo', scores, Float32Array.from(nonScore), [2, 3]), [0.4, 1.5]);
+  assertClose(sequenceRewards('grpo', scores, Float32Array.from(nonScore), [2, 3]), [1, 2]);
+  assertClose(broadcastToTokens([0.7, -2], mask, [2, 3]), [0.7, 0.7, 0.7, -2, 0, 0]);
+  assertClose(sequenceWeights(mask, [2, 3]), [1 / 3, 1 / 3, 1 / 3, 1, 0, 0]);
 });
 
 test('config: advantage is checked; groupSize must divide batchSize and is left alone by GAE', () => {
@@ -122,17 +114,7 @@ test('drawQueries: groupSize 1 is the plain draw; groups repeat one prompt in co
   assert.throws(() => drawQueries(() => [[1]], 8, 4, new Rng(1), 0), /gave 1 prompts, 2 asked/);
 });
 
-const V = 12;
-const TARGET = 7;
 const TINY = { vocabSize: V, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16 };
-const PROMPTS = [
-  [1, 6],
-  [1, 8],
-  [1, 9, 10],
-  [1, 10],
-];
-const targetReward = (_q: number[][], rs: number[][]) =>
-  Float32Array.from(rs, (r) => (r[0] === TARGET ? 1 : 0));
 const BANDIT: Partial<PpoConfig> = {
   totalUpdates: 30,
   batchSize: 32,

@@ -24,19 +24,9 @@ import {
   trainPpo,
   ValueModel,
 } from '../../src/train/ppo';
+import { PROMPTS, TARGET, targetReward, V } from './fixtures/bandit';
 
-const V = 12;
-const TARGET = 7;
 const TINY = { vocabSize: V, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16 };
-const PROMPTS = [
-  [1, 6],
-  [1, 8],
-  [1, 9, 10],
-  [1, 10],
-];
-/** +1 when the (single) response token is TARGET. */
-const targetReward = (_q: number[][], rs: number[][]) =>
-  Float32Array.from(rs, (r) => (r[0] === TARGET ? 1 : 0));
 
 function toyModels(label = 'toy') {
   const policy = new Gpt(TINY, undefined, `${label}.policy`);
