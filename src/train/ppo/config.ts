@@ -12,7 +12,9 @@ import {
 } from '../../runtime/validate';
 import type { LrSchedule } from '../loop';
 import type { KlEstimator } from './core';
-import type { AdvantageKind } from './group';
+
+/** How PPO estimates advantages: a learned critic with GAE, or a group baseline without one. */
+export type AdvantageKind = 'gae' | 'rloo' | 'grpo';
 
 export interface PpoConfig {
   // ── training length and batches ──

@@ -12,11 +12,16 @@
  * Everything here is pure arithmetic on plain arrays, unit-tested on hand-computed cases.
  */
 import type { Rng } from '../../runtime';
+import type { AdvantageKind } from './config';
 import { rowSums } from './core';
-import type { PromptSource } from './trainer';
 
-/** How PPO estimates advantages: a learned critic with GAE, or a group baseline without one. */
-export type AdvantageKind = 'gae' | 'rloo' | 'grpo';
+/**
+ * A fixed prompt pool (sampled without replacement per batch), or a generator of batches. Either
+ * is asked for batchSize/groupSize distinct prompts in the group modes (`drawQueries` repeats them).
+ */
+export type PromptSource =
+  | number[][]
+  | ((batchSize: number, rng: Rng, update: number) => number[][]);
 
 /** ε of GRPO's (r − mean)/(std + ε), as TRL's `GRPOTrainer`. */
 export const GRPO_EPS = 1e-4;

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Gpt } from '../../models';
-import { type Rng, runtime } from '../../runtime';
+import { runtime } from '../../runtime';
 import {
   latestStageCheckpoint,
   restoreStageCheckpoint,
@@ -30,6 +30,7 @@ import {
   broadcastToTokens,
   drawQueries,
   grpoAdvantages,
+  type PromptSource,
   rlooAdvantages,
   sequenceRewards,
   sequenceWeights,
@@ -48,14 +49,6 @@ export interface PpoModels {
   /** Needed by advantage 'gae'; 'rloo' and 'grpo' leave it untouched (or run without one). */
   critic?: ValueModel;
 }
-
-/**
- * A fixed prompt pool (sampled without replacement per batch), or a generator of batches. Either
- * is asked for batchSize/groupSize distinct prompts in the group modes (`drawQueries` repeats them).
- */
-export type PromptSource =
-  | number[][]
-  | ((batchSize: number, rng: Rng, update: number) => number[][]);
 
 /** What one update produced, for hooks that derive their own metrics (PIT RL's gap statistics). */
 export interface UpdateInfo {
