@@ -110,7 +110,6 @@ export class TestKernel {
     metadata: Record<string, unknown> = {},
   ): Promise<Reply> {
     const msg = makeMessage(undefined, type, content, metadata);
-    await this.shell.send(encode(msg, this.conn.key, this.conn.signature_scheme));
     const deadline = Date.now() + timeoutMs;
     const timeout = new Promise<never>((_, reject) =>
       setTimeout(
@@ -118,6 +117,11 @@ export class TestKernel {
         timeoutMs,
       ).unref(),
     );
+    // The send is raced too: to a kernel that has gone, it could wait forever.
+    await Promise.race([
+      this.shell.send(encode(msg, this.conn.key, this.conn.signature_scheme)),
+      timeout,
+    ]);
     const frames = await Promise.race([this.shell.receive(), timeout]);
     const reply = decode(frames, this.conn.key, this.conn.signature_scheme);
     const mine = (m: Message) =>
