@@ -22,6 +22,7 @@ export {
   type RunOptions,
   runExperiment,
   runPipeline,
+  runStages,
 } from './pit/pipeline';
 export type { HeldOutSplits, Results } from './pit/results';
 export * from './pit/self_refine';

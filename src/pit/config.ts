@@ -63,6 +63,12 @@ export interface PipelineConfig {
      */
     judgeSize: number;
     /**
+     * Synthetic task only: share of the generated training pairs that are near pairs (a response
+     * and the same one with one or two more violations; `makeNearPair`), so the reward models
+     * see differences as small as an improver's edits. The judge RM's data stays independent.
+     */
+    nearShare: number;
+    /**
      * Distinct test prompts evaluated, at most: the first this many distinct prompts of the test
      * split (the committed split holds 173 in its 202 rows).
      */
@@ -167,7 +173,14 @@ const DEFAULT_PPO = {
 
 /** The `default` profile, and the base the other two override. */
 const DEFAULT: PipelineConfig = {
-  data: { source: 'synthetic', maxTrain: 0, synthSize: 13000, judgeSize: 6000, evalSize: 200 },
+  data: {
+    source: 'synthetic',
+    maxTrain: 0,
+    synthSize: 13000,
+    judgeSize: 6000,
+    nearShare: 0,
+    evalSize: 200,
+  },
   model: { vocabSize: 160, blockSize: 112, nLayer: 3, nHead: 4, nEmbd: 96 },
   judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 4, nEmbd: 128 },
   sft: { maxSteps: 2400, batchSize: 32, lr: 2e-3 },
@@ -341,6 +354,12 @@ export function trainSettings<
  */
 function validate(c: PipelineConfig): void {
   checkPositiveInt('config.data.evalSize', c.data.evalSize);
+  check(
+    Number.isFinite(c.data.nearShare) && c.data.nearShare >= 0 && c.data.nearShare <= 1,
+    'config.data.nearShare',
+    'a number in [0, 1]',
+    c.data.nearShare,
+  );
   resolveGptConfig(c.model, 'config.model');
   resolveGptConfig(c.judgeModel, 'config.judgeModel');
   for (const key of ['sft', 'sftImprover'] as const) {

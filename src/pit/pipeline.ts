@@ -109,8 +109,11 @@ export function pipelineGraph(options: RunOptions = {}): GraphNode[] {
   return planGraph(pipelineStages(), { store, seed, version: projectVersion(), config });
 }
 
-/** Runs the stage graph (up to `targets`, default all) against the cache, as `options` say. */
-async function runStages(options: RunOptions, targets?: string[]) {
+/**
+ * Runs the stage graph (up to `targets`, default all) against the cache, as `options` say; `dirOf`
+ * gives each stage's artifact directory. For scripts that need only part of the pipeline.
+ */
+export async function runStages(options: RunOptions, targets?: string[]) {
   const { config, profile, seed, jobs, store } = resolveRun(options);
   const backend = await runtime.ready();
   store.sweep();

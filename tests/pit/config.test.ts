@@ -34,7 +34,14 @@ const DEFAULT_IMPROVE = {
 
 const BEFORE: Record<string, PipelineConfig> = {
   smoke: {
-    data: { source: 'synthetic', maxTrain: 400, synthSize: 0, judgeSize: 0, evalSize: 48 },
+    data: {
+      source: 'synthetic',
+      maxTrain: 400,
+      synthSize: 0,
+      judgeSize: 0,
+      nearShare: 0,
+      evalSize: 48,
+    },
     model: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 2, nEmbd: 48 },
     judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 1, nHead: 2, nEmbd: 32 },
     sft: { maxSteps: 60, batchSize: 16, lr: 3e-3 },
@@ -64,7 +71,14 @@ const BEFORE: Record<string, PipelineConfig> = {
     },
   },
   default: {
-    data: { source: 'synthetic', maxTrain: 0, synthSize: 13000, judgeSize: 6000, evalSize: 200 },
+    data: {
+      source: 'synthetic',
+      maxTrain: 0,
+      synthSize: 13000,
+      judgeSize: 6000,
+      nearShare: 0,
+      evalSize: 200,
+    },
     model: { vocabSize: 160, blockSize: 112, nLayer: 3, nHead: 4, nEmbd: 96 },
     judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 4, nEmbd: 128 },
     sft: { maxSteps: 2400, batchSize: 32, lr: 2e-3 },
@@ -85,7 +99,14 @@ const BEFORE: Record<string, PipelineConfig> = {
     improve: DEFAULT_IMPROVE,
   },
   full: {
-    data: { source: 'synthetic', maxTrain: 0, synthSize: 40000, judgeSize: 20000, evalSize: 202 },
+    data: {
+      source: 'synthetic',
+      maxTrain: 0,
+      synthSize: 40000,
+      judgeSize: 20000,
+      nearShare: 0,
+      evalSize: 202,
+    },
     model: { vocabSize: 160, blockSize: 112, nLayer: 6, nHead: 8, nEmbd: 256 },
     judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft: { maxSteps: 3000, batchSize: 64, lr: 1e-3 },

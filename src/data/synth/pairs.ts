@@ -2,9 +2,9 @@
 import { Rng } from '../../runtime';
 import { PreferenceDataset } from '../dataset';
 import type { PreferenceRecord } from '../types';
-import { critique, judgeTask } from './judge';
+import { critique, judgeTask, responseItems } from './judge';
 import { parsePrompt, renderPrompt, sampleTask, type Task, type TaskOptions } from './task';
-import { repair, writeNoisy } from './writer';
+import { perturb, renderList, repair, writeNoisy } from './writer';
 
 export interface SynthOptions {
   /** Root seed; the same seed and options give identical data. @defaultValue 0 */
@@ -20,6 +20,12 @@ export interface SynthOptions {
   tau?: number;
   /** Each response's violation rate is drawn uniformly from this range. @defaultValue [0.05, 0.5] */
   rateRange?: [number, number];
+  /**
+   * Share of pairs that are near pairs (`makeNearPair`): a response and the same response with one
+   * or two more violations, the size of difference an improver's edit makes. The rest are two
+   * independent writes. @defaultValue 0
+   */
+  nearShare?: number;
   task?: TaskOptions;
 }
 
@@ -102,6 +108,26 @@ export function makePairs(
   return { records, tiesDropped };
 }
 
+/**
+ * A near pair for `prompt`: a noisy write (re-rendered, so its format is sound) and that write
+ * with one or two more violations, labelled by `labelPair` like any pair; undefined on a tie.
+ */
+export function makeNearPair(
+  prompt: string,
+  rng: Rng,
+  opts: Pick<SynthOptions, 'tau' | 'rateRange'> = {},
+): Omit<PreferenceRecord, 'id' | 'source'> | undefined {
+  const task = parsePrompt(prompt);
+  const a = renderList(
+    responseItems(writeNoisy(task, rng, { rate: draw(rng, opts.rateRange ?? [0.05, 0.5]) })),
+  );
+  const b = perturb(task, a, rng, rng.next() < 0.5 ? 1 : 2);
+  // Which side is written first carries no information: the label comes from the judge.
+  return rng.next() < 0.5
+    ? labelPair(task, a, b, rng, opts.tau ?? 0.05)
+    : labelPair(task, b, a, rng, opts.tau ?? 0.05);
+}
+
 /** Critique→refine demonstrations for `prompts`, with repairs drawn from `rng`. */
 export function makeRefineDemos(
   prompts: readonly string[],
@@ -132,7 +158,12 @@ export function generateSynthetic(opts: SynthOptions = {}): SynthData {
     throw new Error(`generateSynthetic: size must be a non-negative integer, got ${size}`);
   }
   const refineSize = opts.refineSize ?? Math.floor(size / 2);
+  const nearShare = opts.nearShare ?? 0;
+  if (!(nearShare >= 0 && nearShare <= 1)) {
+    throw new Error(`generateSynthetic: nearShare must be in [0, 1], got ${nearShare}`);
+  }
   const root = new Rng(seed);
+  const near = root.fork('synth/near');
   const tasks = root.fork('synth/tasks');
   const writer = root.fork('synth/pairs');
   const records: PreferenceRecord[] = [];
@@ -145,6 +176,14 @@ export function generateSynthetic(opts: SynthOptions = {}): SynthData {
       );
     }
     const prompt = renderPrompt(sampleTask(tasks, opts.task).task);
+    // No draw without near pairs, so the default data stays what it was.
+    if (nearShare > 0 && near.next() < nearShare) {
+      const pair = makeNearPair(prompt, near, opts);
+      if (pair)
+        records.push({ ...pair, id: `synth-${seed}-${records.length}`, source: 'synthetic-near' });
+      else tiesDropped += 1;
+      continue;
+    }
     const made = makePairs([prompt], writer, opts);
     tiesDropped += made.tiesDropped;
     for (const r of made.records) records.push({ ...r, id: `synth-${seed}-${records.length}` });

@@ -40,6 +40,106 @@ export interface NoiseOptions {
 }
 
 /**
+ * One corruption per constraint a prompt can state, each breaking that constraint in `items` (in
+ * place, or returning a new list). `stated`: the prompt states the constraint (count, category
+ * and distinctness always are); `possible`: the list is long enough to break it. `writeNoisy` and
+ * `perturb` share them, so a one-violation edit is the same kind of mistake a noisy write makes.
+ */
+interface Corruption {
+  name: string;
+  stated(task: Task): boolean;
+  possible(items: string[]): boolean;
+  apply(task: Task, items: string[], rng: Rng): string[];
+}
+
+const always = () => true;
+const twoOrMore = (items: string[]) => items.length > 1;
+
+const otherCategories = (task: Task) => Object.keys(CATEGORIES).filter((c) => c !== task.category);
+
+const CORRUPTIONS: Corruption[] = [
+  {
+    name: 'count', // one item too many or too few
+    stated: always,
+    possible: always,
+    apply: (task, items, rng) => {
+      if (rng.next() < 0.5 || items.length <= 1)
+        items.splice(rng.int(items.length), 0, rng.pick(CATEGORIES[task.category]!));
+      else items.splice(rng.int(items.length), 1);
+      return items;
+    },
+  },
+  {
+    name: 'category',
+    stated: always,
+    possible: (items) => items.length > 0,
+    apply: (task, items, rng) => {
+      items[rng.int(items.length)] = rng.pick(CATEGORIES[rng.pick(otherCategories(task))]!);
+      return items;
+    },
+  },
+  {
+    name: 'distinct',
+    stated: always,
+    possible: twoOrMore,
+    apply: (_, items, rng) => {
+      const i = rng.int(items.length);
+      items[(i + 1 + rng.int(items.length - 1)) % items.length] = items[i]!;
+      return items;
+    },
+  },
+  {
+    name: 'include',
+    stated: (task) => task.include.length > 0,
+    possible: always,
+    apply: (task, items, rng) => {
+      const w = rng.pick(task.include);
+      const spare = CATEGORIES[task.category]!.filter((it) => !task.include.includes(it));
+      return items.map((it) => (it === w ? rng.pick(spare) : it));
+    },
+  },
+  {
+    name: 'exclude',
+    stated: (task) => task.exclude.length > 0,
+    possible: (items) => items.length > 0,
+    apply: (task, items, rng) => {
+      items[rng.int(items.length)] = rng.pick(task.exclude);
+      return items;
+    },
+  },
+  {
+    name: 'first',
+    stated: (task) => task.first !== undefined,
+    possible: twoOrMore,
+    apply: (_, items, rng) => swap(items, 0, 1 + rng.int(items.length - 1)),
+  },
+  {
+    name: 'last',
+    stated: (task) => task.last !== undefined,
+    possible: twoOrMore,
+    apply: (_, items, rng) => swap(items, items.length - 1, rng.int(items.length - 1)),
+  },
+  {
+    name: 'sorted',
+    stated: (task) => task.sorted,
+    possible: twoOrMore,
+    apply: (_, items, rng) => {
+      const i = rng.int(items.length - 1);
+      return swap(items, i, i + 1);
+    },
+  },
+];
+
+/** A format mistake: a missing comma or a missing period. */
+function breakFormat(text: string, rng: Rng): string {
+  const tokens = text.split(' ');
+  const commas = tokens.flatMap((t, i) => (t === ',' ? [i] : []));
+  if (commas.length > 0 && rng.next() < 0.5) tokens.splice(rng.pick(commas), 1);
+  else tokens.pop();
+  return tokens.join(' ');
+}
+
+/**
  * A response with random constraint violations: start from a correct answer, then for each
  * constraint the prompt states, corrupt it with probability `rate`. Corruptions can interact
  * (dropping an item may also drop an included word), which is fine: the judge, not this
@@ -49,48 +149,29 @@ export function writeNoisy(task: Task, rng: Rng, opts: NoiseOptions = {}): strin
   const rate = opts.rate ?? 0.3;
   let items = solve(task, rng);
   const hit = () => rng.next() < rate;
-  const pos = () => rng.int(items.length);
-  const pool = CATEGORIES[task.category]!;
-  const others = Object.keys(CATEGORIES).filter((c) => c !== task.category);
-
-  if (hit()) {
-    // count: one item too many or too few
-    if (rng.next() < 0.5 || items.length <= 1) items.splice(pos(), 0, rng.pick(pool));
-    else items.splice(pos(), 1);
+  for (const c of CORRUPTIONS) {
+    // The draw order is part of the data: one draw per stated constraint, in this order.
+    if (c.stated(task) && hit() && c.possible(items)) items = c.apply(task, items, rng);
   }
-  if (hit()) items[pos()] = rng.pick(CATEGORIES[rng.pick(others)]!); // category
-  if (hit() && items.length > 1) {
-    const i = pos();
-    items[(i + 1 + rng.int(items.length - 1)) % items.length] = items[i]!; // distinct
-  }
-  if (task.include.length > 0 && hit()) {
-    const w = rng.pick(task.include);
-    const spare = pool.filter((it) => !task.include.includes(it));
-    items = items.map((it) => (it === w ? rng.pick(spare) : it));
-  }
-  if (task.exclude.length > 0 && hit()) items[pos()] = rng.pick(task.exclude);
-  if (task.first !== undefined && hit() && items.length > 1)
-    swap(items, 0, 1 + rng.int(items.length - 1));
-  if (task.last !== undefined && hit() && items.length > 1)
-    swap(items, items.length - 1, rng.int(items.length - 1));
-  if (task.sorted && hit() && items.length > 1) {
-    const i = rng.int(items.length - 1);
-    swap(items, i, i + 1);
-  }
-  let text = renderList(items);
-  if (hit()) {
-    // format: a missing comma or a missing period
-    const tokens = text.split(' ');
-    const commas = tokens.flatMap((t, i) => (t === ',' ? [i] : []));
-    if (commas.length > 0 && rng.next() < 0.5) tokens.splice(rng.pick(commas), 1);
-    else tokens.pop();
-    text = tokens.join(' ');
-  }
-  return text;
+  const text = renderList(items);
+  return hit() ? breakFormat(text, rng) : text;
 }
 
-function swap(items: string[], i: number, j: number): void {
+/**
+ * `response` with `k` more violations, each from a different applicable constraint drawn from
+ * `rng`: the one- or two-step difference an improver's edit makes, seen from the other side.
+ * The response is re-rendered from its items, so a format mistake in it is not kept.
+ */
+export function perturb(task: Task, response: string, rng: Rng, k: number): string {
+  let items = responseItems(response);
+  const options = rng.shuffle(CORRUPTIONS.filter((c) => c.stated(task) && c.possible(items)));
+  for (const c of options.slice(0, k)) items = c.apply(task, items, rng);
+  return renderList(items);
+}
+
+function swap(items: string[], i: number, j: number): string[] {
   [items[i], items[j]] = [items[j]!, items[i]!];
+  return items;
 }
 
 /**

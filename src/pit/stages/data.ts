@@ -37,7 +37,11 @@ async function syntheticSplits(c: PipelineConfig['data'], seed: number): Promise
   let refine = (await loadRefineDemos()).filter((d) => !seen.has(d.prompt));
   if (c.synthSize > 0) {
     // Evaluation stays on unseen prompts: generated pairs never reuse a valid/test prompt.
-    const gen = generateSynthetic({ seed: 1000 + seed, size: c.synthSize });
+    const gen = generateSynthetic({
+      seed: 1000 + seed,
+      size: c.synthSize,
+      nearShare: c.nearShare,
+    });
     trainRows = gen.pairs
       .toRecords()
       .map(pick)
