@@ -6,13 +6,20 @@ import {
   encodeSegments,
   generateSynthetic,
   judge,
+  judgeTask,
   loadRefineDemos,
   loadSynthetic,
+  makeNearPair,
+  perturb,
+  renderPrompt,
   SPECIAL_IDS,
   SYNTH_DIR,
+  sampleTask,
+  solve,
   WordTokenizer,
   writeSynthetic,
 } from '../../src/data';
+import { Rng } from '../../src/runtime';
 import { judgeScoreHistogram, lengthHistogram } from '../../src/viz/data';
 import { tmpPath } from './helpers';
 
@@ -99,6 +106,59 @@ test('figures: length histograms and judge-score distributions are plain plotly 
   const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
   assert.ok(mean(w!) > mean(l!) + 0.2, `${mean(w!)} vs ${mean(l!)}`);
   assert.equal(JSON.parse(JSON.stringify(fig)), fig);
+});
+
+test('perturb breaks about k constraints of a correct answer', () => {
+  const rng = new Rng(3);
+  const failures = { 1: [] as number[], 2: [] as number[] };
+  for (let i = 0; i < 300; i++) {
+    const { task } = sampleTask(rng);
+    const correct = solve(task, rng).join(' , ') + ' .';
+    assert.is(judgeTask(task, correct).score, 1);
+    for (const k of [1, 2] as const) {
+      const broken = judgeTask(task, perturb(task, correct, rng, k));
+      failures[k].push(broken.constraints.filter((c) => !c.ok).length);
+    }
+  }
+  // Corruptions may interact (a duplicate can also break the count), so a corruption breaks
+  // about one check, never none.
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  assert.ok(
+    failures[1].every((n) => n >= 1),
+    'k = 1 always breaks something',
+  );
+  // two swaps (first, then last) can undo each other on a three-item list: rare, and a tie
+  const undone = failures[2].filter((n) => n === 0).length;
+  assert.ok(undone <= 0.03 * failures[2].length, `${undone} of ${failures[2].length} undone`);
+  assert.ok(
+    mean(failures[2]) > mean(failures[1]) + 0.7,
+    `${mean(failures[1])} ${mean(failures[2])}`,
+  );
+  assert.ok(mean(failures[1]) < 1.5, `one corruption breaks about one check: ${mean(failures[1])}`);
+});
+
+test('near pairs: labelled by the judge, smaller margins than independent pairs, default data unchanged', () => {
+  const rng = new Rng(5);
+  const { task } = sampleTask(rng);
+  const pair = makeNearPair(renderPrompt(task), rng, { tau: 0 });
+  if (pair)
+    assert.ok(judge(pair.prompt, pair.chosen).score > judge(pair.prompt, pair.rejected).score);
+  const plain = generateSynthetic({ seed: 9, size: 300, refineSize: 0 });
+  const zero = generateSynthetic({ seed: 9, size: 300, refineSize: 0, nearShare: 0 });
+  assert.equal(zero.pairs.toRecords(), plain.pairs.toRecords());
+  const mixed = generateSynthetic({ seed: 9, size: 300, refineSize: 0, nearShare: 0.5 });
+  const records = mixed.pairs.toRecords();
+  const near = records.filter((r) => r.source === 'synthetic-near');
+  assert.ok(near.length > 100 && near.length < 200, `${near.length} near pairs of 300`);
+  const margin = (rs: typeof records) =>
+    rs.reduce((s, r) => s + Number(r.meta!.chosen_score) - Number(r.meta!.rejected_score), 0) /
+    rs.length;
+  const independent = records.filter((r) => r.source !== 'synthetic-near');
+  assert.ok(margin(near) < margin(independent), `${margin(near)} vs ${margin(independent)}`);
+  assert.throws(
+    () => generateSynthetic({ size: 10, nearShare: 1.5 }),
+    /nearShare must be in \[0, 1\]/,
+  );
 });
 
 test.run();
