@@ -67,6 +67,7 @@ export const PPO_METRICS = [
   'eps',
   'heldout/score',
   'heldout/best_update',
+  'heldout/judge',
 ] as const;
 export const PIT_RL_METRICS = [
   'pit/round',

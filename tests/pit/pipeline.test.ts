@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ArtifactStore } from '../../src/pit/cache';
 import { resolvePipelineConfig } from '../../src/pit/config';
 import { pipelineGraph, runExperiment, runPipeline } from '../../src/pit/pipeline';
 import type { Results } from '../../src/pit/results';
+import { metricsFiles } from '../../src/pit/stages';
 
 let root = '';
 test.before(() => {
@@ -170,6 +172,18 @@ test('smoke pipeline: schema, report, a warm rerun is all cache hits', async () 
   assert.match(html, /Plotly\.newPlot/);
   assert.not.match(html, /<script src=/, 'report is self-contained');
   assert.ok(first.nodes.every((n) => n.status === 'done'));
+  // Every PIT RL check logs the exact judge's mean on the validation edits beside its R_P gain.
+  const pitRl = first.nodes.find((n) => n.name === 'pit_rl')!;
+  const logs = metricsFiles(new ArtifactStore(cacheDir).dir('pit_rl', pitRl.key));
+  const checks = logs
+    .flatMap(({ file }) => readFileSync(file, 'utf8').trim().split('\n'))
+    .map((line) => JSON.parse(line) as Record<string, number>)
+    .filter((row) => 'heldout/score' in row);
+  assert.ok(checks.length > 0, 'PIT RL logged held-out checks');
+  for (const row of checks) {
+    const judged = row['heldout/judge']!;
+    assert.ok(judged >= 0 && judged <= 1, `heldout/judge ${judged} at step ${row.step}`);
+  }
   assert.ok(pipelineGraph({ profile: 'smoke', cacheDir }).every((n) => n.status === 'cached'));
   const second = await runPipeline({
     profile: 'smoke',

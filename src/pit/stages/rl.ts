@@ -128,6 +128,7 @@ function pitRlStage(name: string, rounds: number[] | undefined): PipelineStage {
           dir: ctx.workDir,
           decode: (ids) => tok.decode(ids),
           validate: validation.check(rp),
+          ...(splits.synthetic ? { heldOutExtras: validation.judgeOfLastCheck } : {}),
           ...progressHooks(ctx),
         },
       );
@@ -176,14 +177,22 @@ function validationEdits(
   });
   const improve = (label: string) =>
     improveOnce(improver, tok, xs, y0, { temperature, maxNewTokens, rng: runtime.rng(label) });
+  let lastChecked: string[] = [];
+  const judgeMean = (ys: string[]) =>
+    xs.reduce((s, x, i) => s + exactJudge(x, ys[i]!).score, 0) / xs.length;
   return {
     check(rp: RewardModel): () => Float32Array {
       const base = scoreRp(rp, tok, xs, y0);
       return () => {
-        const after = scoreRp(rp, tok, xs, improve('pit_rl.validate.y1'));
+        lastChecked = improve('pit_rl.validate.y1');
+        const after = scoreRp(rp, tok, xs, lastChecked);
         return after.map((v, i) => v - base[i]!);
       };
     },
+    /** The exact judge's mean on the edits the last check scored (synthetic task only). */
+    judgeOfLastCheck: (): { 'heldout/judge': number } => ({
+      'heldout/judge': judgeMean(lastChecked),
+    }),
     agreement(rp: RewardModel, rpit: RewardModel): ValidationAgreement {
       const y1 = improve('pit_rl.agreement.y1');
       const judged = (ys: string[]) => xs.map((x, i) => exactJudge(x, ys[i]!).score);

@@ -81,6 +81,11 @@ export interface PpoOptions extends TrainerHooks {
    * run agrees.
    */
   validate?: () => HeldOutScores;
+  /**
+   * Further held-out figures of the policy `validate` just scored (e.g. `heldout/judge`, an exact
+   * judge's mean on the same outputs), logged with that check's row and never used to select.
+   */
+  heldOutExtras?: () => Partial<Record<MetricName, number>>;
 }
 
 export interface PpoResult {
@@ -219,7 +224,11 @@ export async function trainPpo(
       };
       const validated =
         selecting && (step % c.validateEvery === 0 || step === c.totalUpdates)
-          ? { 'heldout/score': check(step), 'heldout/best_update': sel.update }
+          ? {
+              'heldout/score': check(step),
+              'heldout/best_update': sel.update,
+              ...options.heldOutExtras?.(),
+            }
           : {};
       const row = { step, ...metrics, ...options.extraMetrics?.(info), ...validated };
       logger?.log(row);
