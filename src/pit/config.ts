@@ -9,6 +9,8 @@
  * about 25 minutes on a 2-core CPU, `smoke` in about a minute for CI, `full` is sized for a GPU.
  * `smoke` and `full` are overrides of `default`, merged as a user's `--config` is.
  */
+
+import type { NearKinds } from '../data/synth/pairs';
 import {
   DEFAULT_GPT_CONFIG,
   type GptConfig,
@@ -68,6 +70,8 @@ export interface PipelineConfig {
      * see differences as small as an improver's edits. The judge RM's data stays independent.
      */
     nearShare: number;
+    /** Which constraints near pairs differ in: `all`, or `relational` only (`RELATIONAL_KINDS`). */
+    nearKinds: NearKinds;
     /**
      * Distinct test prompts evaluated, at most: the first this many distinct prompts of the test
      * split (the committed split holds 173 in its 202 rows).
@@ -179,6 +183,7 @@ const DEFAULT: PipelineConfig = {
     synthSize: 13000,
     judgeSize: 6000,
     nearShare: 0,
+    nearKinds: 'all',
     evalSize: 200,
   },
   model: { vocabSize: 160, blockSize: 112, nLayer: 3, nHead: 4, nEmbd: 96 },
@@ -354,6 +359,7 @@ export function trainSettings<
  */
 function validate(c: PipelineConfig): void {
   checkPositiveInt('config.data.evalSize', c.data.evalSize);
+  checkOneOf('config.data.nearKinds', c.data.nearKinds, ['all', 'relational']);
   check(
     Number.isFinite(c.data.nearShare) && c.data.nearShare >= 0 && c.data.nearShare <= 1,
     'config.data.nearShare',

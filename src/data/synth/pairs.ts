@@ -4,7 +4,16 @@ import { PreferenceDataset } from '../dataset';
 import type { PreferenceRecord } from '../types';
 import { critique, judgeTask, responseItems } from './judge';
 import { parsePrompt, renderPrompt, sampleTask, type Task, type TaskOptions } from './task';
-import { perturb, renderList, repair, writeNoisy } from './writer';
+import {
+  CORRUPTION_KINDS,
+  perturb,
+  RELATIONAL_KINDS,
+  renderList,
+  repair,
+  writeNoisy,
+} from './writer';
+
+export type NearKinds = 'all' | 'relational';
 
 export interface SynthOptions {
   /** Root seed; the same seed and options give identical data. @defaultValue 0 */
@@ -26,6 +35,11 @@ export interface SynthOptions {
    * independent writes. @defaultValue 0
    */
   nearShare?: number;
+  /**
+   * `relational`: near pairs differ only in relational constraints (`RELATIONAL_KINDS`: repeats,
+   * required and banned words, order); `all`: in any. @defaultValue 'all'
+   */
+  nearKinds?: NearKinds;
   task?: TaskOptions;
 }
 
@@ -115,13 +129,14 @@ export function makePairs(
 export function makeNearPair(
   prompt: string,
   rng: Rng,
-  opts: Pick<SynthOptions, 'tau' | 'rateRange'> = {},
+  opts: Pick<SynthOptions, 'tau' | 'rateRange' | 'nearKinds'> = {},
 ): Omit<PreferenceRecord, 'id' | 'source'> | undefined {
   const task = parsePrompt(prompt);
+  const kinds = opts.nearKinds === 'relational' ? RELATIONAL_KINDS : CORRUPTION_KINDS;
   const a = renderList(
     responseItems(writeNoisy(task, rng, { rate: draw(rng, opts.rateRange ?? [0.05, 0.5]) })),
   );
-  const b = perturb(task, a, rng, rng.next() < 0.5 ? 1 : 2);
+  const b = perturb(task, a, rng, rng.next() < 0.5 ? 1 : 2, kinds);
   // Which side is written first carries no information: the label comes from the judge.
   return rng.next() < 0.5
     ? labelPair(task, a, b, rng, opts.tau ?? 0.05)

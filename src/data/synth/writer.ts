@@ -45,8 +45,18 @@ export interface NoiseOptions {
  * and distinctness always are); `possible`: the list is long enough to break it. `writeNoisy` and
  * `perturb` share them, so a one-violation edit is the same kind of mistake a noisy write makes.
  */
+type CorruptionKind =
+  | 'count'
+  | 'category'
+  | 'distinct'
+  | 'include'
+  | 'exclude'
+  | 'first'
+  | 'last'
+  | 'sorted';
+
 interface Corruption {
-  name: string;
+  name: CorruptionKind;
   stated(task: Task): boolean;
   possible(items: string[]): boolean;
   apply(task: Task, items: string[], rng: Rng): string[];
@@ -157,14 +167,38 @@ export function writeNoisy(task: Task, rng: Rng, opts: NoiseOptions = {}): strin
   return hit() ? breakFormat(text, rng) : text;
 }
 
+/** The constraints `perturb` can break. */
+export const CORRUPTION_KINDS = CORRUPTIONS.map((c) => c.name);
+
 /**
- * `response` with `k` more violations, each from a different applicable constraint drawn from
- * `rng`: the one- or two-step difference an improver's edit makes, seen from the other side.
+ * The constraints that relate words to each other or to the prompt (a repeat, a required or a
+ * banned word, an order): the mistakes a trained policy still makes once the surface ones (count,
+ * category, format) are learnt.
+ */
+export const RELATIONAL_KINDS: readonly CorruptionKind[] = [
+  'distinct',
+  'include',
+  'exclude',
+  'first',
+  'last',
+  'sorted',
+];
+
+/**
+ * `response` with `k` more violations, each from a different applicable constraint among `kinds`,
+ * drawn from `rng`: the one- or two-step difference an improver's edit makes, seen from the other side.
  * The response is re-rendered from its items, so a format mistake in it is not kept.
  */
-export function perturb(task: Task, response: string, rng: Rng, k: number): string {
+export function perturb(
+  task: Task,
+  response: string,
+  rng: Rng,
+  k: number,
+  kinds: readonly CorruptionKind[] = CORRUPTION_KINDS,
+): string {
   let items = responseItems(response);
-  const options = rng.shuffle(CORRUPTIONS.filter((c) => c.stated(task) && c.possible(items)));
+  const fits = (c: Corruption) => kinds.includes(c.name) && c.stated(task) && c.possible(items);
+  const options = rng.shuffle(CORRUPTIONS.filter(fits));
   for (const c of options.slice(0, k)) items = c.apply(task, items, rng);
   return renderList(items);
 }

@@ -41,6 +41,7 @@ async function syntheticSplits(c: PipelineConfig['data'], seed: number): Promise
       seed: 1000 + seed,
       size: c.synthSize,
       nearShare: c.nearShare,
+      nearKinds: c.nearKinds,
     });
     trainRows = gen.pairs
       .toRecords()
