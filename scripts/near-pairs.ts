@@ -36,7 +36,8 @@ async function main(): Promise<void> {
   const nearShare = Number(process.argv[2] ?? 0);
   const nearKinds = process.argv[3] ?? 'all';
   const { profile, seed, cacheDir } = notebookSettings();
-  const config = { data: { nearShare, nearKinds } };
+  // The profile's own nearKinds unless one is given.
+  const config = { data: { nearShare, ...(process.argv[3] ? { nearKinds } : {}) } };
   const t0 = Date.now();
   const run = { profile, seed, cacheDir, overrides: config, jobs: 1 };
   const { dirOf } = await runStages(run, ['rm_rpit']);
@@ -104,6 +105,13 @@ async function main(): Promise<void> {
     if (pair) modelPairs.push(pair);
   });
   policy.dispose();
+  // Which constraints the model's answers break at all (first draw, every validation prompt).
+  const modelFailures: Record<string, number> = {};
+  prompts.forEach((prompt, i) => {
+    for (const c of judge(prompt, first[i]!).constraints) {
+      if (!c.ok) modelFailures[c.kind] = (modelFailures[c.kind] ?? 0) + 1;
+    }
+  });
   const result = {
     profile,
     seed,
@@ -115,6 +123,8 @@ async function main(): Promise<void> {
     nearValidPairs: score(near),
     modelNearPairs: score(modelNear),
     modelSamplePairs: score(modelPairs),
+    modelAnswers: prompts.length,
+    modelFailures,
     responseTemperature,
   };
   console.log(JSON.stringify(result));
