@@ -1,6 +1,6 @@
 /** Response writers for the synthetic task: correct answers, noisy answers, and minimal repairs. */
 import type { Rng } from '../../runtime';
-import { responseItems } from './judge';
+import { type ConstraintKind, responseItems } from './judge';
 import { CATEGORIES } from './lexicon';
 import { allowedItems, type Task } from './task';
 
@@ -45,15 +45,8 @@ export interface NoiseOptions {
  * and distinctness always are); `possible`: the list is long enough to break it. `writeNoisy` and
  * `perturb` share them, so a one-violation edit is the same kind of mistake a noisy write makes.
  */
-type CorruptionKind =
-  | 'count'
-  | 'category'
-  | 'distinct'
-  | 'include'
-  | 'exclude'
-  | 'first'
-  | 'last'
-  | 'sorted';
+/** Every constraint but the format, which `writeNoisy` breaks on the rendered text. */
+type CorruptionKind = Exclude<ConstraintKind, 'format'>;
 
 interface Corruption {
   name: CorruptionKind;
