@@ -125,7 +125,8 @@ async function step(title, cmd, args, { parse, env, limitS = STEP_LIMIT_S, doneM
   if (res.lingered) {
     // Every test ran and reported (counted above); only the process's exit is missing.
     console.log(
-      `⚠ ${title}: still running ${LINGER_S} s after its summary, killed (open handles above)`,
+      `⚠ ${title}: still running ${LINGER_S} s after its summary, killed. A handle report above ` +
+        'names what held it open; without one, its event loop was blocked (e.g. a native teardown)',
     );
     return;
   }
