@@ -9,7 +9,6 @@
  * about 25 minutes on a 2-core CPU, `smoke` in about a minute for CI, `full` is sized for a GPU.
  * `smoke` and `full` are overrides of `default`, merged as a user's `--config` is.
  */
-
 import type { NearKinds } from '../data/synth/pairs';
 import {
   DEFAULT_GPT_CONFIG,

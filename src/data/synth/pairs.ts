@@ -15,6 +15,10 @@ import {
 
 export type NearKinds = 'all' | 'relational';
 
+/** `SynthOptions` defaults shared by every pair and demonstration maker. */
+const DEFAULT_TAU = 0.05;
+const DEFAULT_RATE_RANGE: [number, number] = [0.05, 0.5];
+
 export interface SynthOptions {
   /** Root seed; the same seed and options give identical data. @defaultValue 0 */
   seed?: number;
@@ -107,8 +111,8 @@ export function makePairs(
   rng: Rng,
   opts: Pick<SynthOptions, 'tau' | 'rateRange'> = {},
 ): { records: PreferenceRecord[]; tiesDropped: number } {
-  const tau = opts.tau ?? 0.05;
-  const range = opts.rateRange ?? [0.05, 0.5];
+  const tau = opts.tau ?? DEFAULT_TAU;
+  const range = opts.rateRange ?? DEFAULT_RATE_RANGE;
   const records: PreferenceRecord[] = [];
   let tiesDropped = 0;
   prompts.forEach((prompt, i) => {
@@ -134,20 +138,19 @@ export function makeNearPair(
   const task = parsePrompt(prompt);
   const kinds = opts.nearKinds === 'relational' ? RELATIONAL_KINDS : CORRUPTION_KINDS;
   const a = renderList(
-    responseItems(writeNoisy(task, rng, { rate: draw(rng, opts.rateRange ?? [0.05, 0.5]) })),
+    responseItems(writeNoisy(task, rng, { rate: draw(rng, opts.rateRange ?? DEFAULT_RATE_RANGE) })),
   );
   const b = perturb(task, a, rng, rng.next() < 0.5 ? 1 : 2, kinds);
   // Which side is written first carries no information: the label comes from the judge.
-  return rng.next() < 0.5
-    ? labelPair(task, a, b, rng, opts.tau ?? 0.05)
-    : labelPair(task, b, a, rng, opts.tau ?? 0.05);
+  const [first, second] = rng.next() < 0.5 ? [a, b] : [b, a];
+  return labelPair(task, first, second, rng, opts.tau ?? DEFAULT_TAU);
 }
 
 /** Critique→refine demonstrations for `prompts`, with repairs drawn from `rng`. */
 export function makeRefineDemos(
   prompts: readonly string[],
   rng: Rng,
-  rateRange: [number, number] = [0.05, 0.5],
+  rateRange: [number, number] = DEFAULT_RATE_RANGE,
 ): RefineDemo[] {
   return prompts.map((prompt, i) => {
     const task = parsePrompt(prompt);

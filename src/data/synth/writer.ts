@@ -39,15 +39,15 @@ export interface NoiseOptions {
   rate?: number;
 }
 
+/** Every constraint but the format, which `writeNoisy` breaks on the rendered text. */
+type CorruptionKind = Exclude<ConstraintKind, 'format'>;
+
 /**
  * One corruption per constraint a prompt can state, each breaking that constraint in `items` (in
  * place, or returning a new list). `stated`: the prompt states the constraint (count, category
  * and distinctness always are); `possible`: the list is long enough to break it. `writeNoisy` and
  * `perturb` share them, so a one-violation edit is the same kind of mistake a noisy write makes.
  */
-/** Every constraint but the format, which `writeNoisy` breaks on the rendered text. */
-type CorruptionKind = Exclude<ConstraintKind, 'format'>;
-
 interface Corruption {
   name: CorruptionKind;
   stated(task: Task): boolean;

@@ -9,6 +9,7 @@ import { type Gpt, saveGpt } from '../../models';
 import type { RewardModel } from '../../models/reward';
 import { runtime } from '../../runtime';
 import { policyPrompt } from '../../train/batches';
+import { meanOf } from '../../train/loop';
 import { trainPitRl } from '../../train/pit_rl';
 import { trainPpo, ValueModel } from '../../train/ppo';
 import type { Pair } from '../../train/reward';
@@ -177,9 +178,8 @@ function validationEdits(
   });
   const improve = (label: string) =>
     improveOnce(improver, tok, xs, y0, { temperature, maxNewTokens, rng: runtime.rng(label) });
+  const judged = (ys: string[]) => xs.map((x, i) => exactJudge(x, ys[i]!).score);
   let lastChecked: string[] = [];
-  const judgeMean = (ys: string[]) =>
-    xs.reduce((s, x, i) => s + exactJudge(x, ys[i]!).score, 0) / xs.length;
   return {
     check(rp: RewardModel): () => Float32Array {
       const base = scoreRp(rp, tok, xs, y0);
@@ -191,11 +191,10 @@ function validationEdits(
     },
     /** The exact judge's mean on the edits the last check scored (synthetic task only). */
     judgeOfLastCheck: (): { 'heldout/judge': number } => ({
-      'heldout/judge': judgeMean(lastChecked),
+      'heldout/judge': meanOf(judged(lastChecked)),
     }),
     agreement(rp: RewardModel, rpit: RewardModel): ValidationAgreement {
       const y1 = improve('pit_rl.agreement.y1');
-      const judged = (ys: string[]) => xs.map((x, i) => exactJudge(x, ys[i]!).score);
       const [before, after] = [judged(y0), judged(y1)];
       const rpBefore = scoreRp(rp, tok, xs, y0);
       const rpGain = scoreRp(rp, tok, xs, y1).map((v, i) => v - rpBefore[i]!);
