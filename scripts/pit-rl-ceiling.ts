@@ -12,6 +12,9 @@
  * but the two PIT RL runs.
  *
  *   PITLAB_PROFILE=default npx tsx scripts/pit-rl-ceiling.ts [updates per round] [rollout T] [lr] [β]
+ *     [PPO overrides as JSON, e.g. '{"advantage":"rloo","groupSize":8,"batchSize":64}'] [rewards]
+ *
+ * `rewards` is 'both' (default), 'oracle' or 'rpit': one run alone halves the time.
  */
 import path from 'node:path';
 import { judge } from '../src/data/synth/judge';
@@ -41,6 +44,10 @@ async function main(): Promise<void> {
   const rolloutT = Number(process.argv[3] ?? ppo.temperature);
   const lr = Number(process.argv[4] ?? ppo.lr);
   const klCoef = Number(process.argv[5] ?? ppo.klCoef);
+  const overrides = JSON.parse(process.argv[6] ?? '{}') as Partial<typeof ppo>;
+  const which = process.argv[7] ?? 'both';
+  if (!['both', 'oracle', 'rpit'].includes(which))
+    throw new Error(`rewards: expected 'both', 'oracle' or 'rpit', got '${which}'`);
   const { temperature: improveT, responseTemperature, maxNewTokens, samples } = config.improve;
   const tok = readTokenizer(dirs.tokenizer!);
   const splits = readSplits(dirs.tokenizer!);
@@ -67,7 +74,7 @@ async function main(): Promise<void> {
       }),
   };
   console.log(
-    `${profile} profile, seed ${seed}: rounds [${rounds}] × ${updates} updates × ${ppo.batchSize} prompts, lr ${lr}, β ${klCoef}, rollouts at T=${rolloutT}; improver judged at T=${improveT} on ${v.length} validation prompts × ${samples} draws of y_0; oracle = ${scale.toFixed(2)} × judge gap`,
+    `${profile} profile, seed ${seed}: rounds [${rounds}] × ${updates} updates, lr ${lr}, β ${klCoef}, rollouts at T=${rolloutT}, ${JSON.stringify({ ...ppo, ...overrides })}; improver judged at T=${improveT} on ${v.length} validation prompts × ${samples} draws of y_0; oracle = ${scale.toFixed(2)} × judge gap`,
   );
 
   // y_0 as the evaluation samples it, on validation prompts.
@@ -100,25 +107,41 @@ async function main(): Promise<void> {
     prompt: policyPrompt(tok, e.prompt).slice(0, -1),
     rejected: tok.encode(e.rejected),
   }));
-  for (const [name, reward] of Object.entries(rewards)) {
+  const chosen = Object.entries(rewards).filter(
+    ([name]) => which === 'both' || name.startsWith(which === 'oracle' ? 'oracle' : 'R_PIT'),
+  );
+  for (const [name, reward] of chosen) {
+    const started = performance.now();
     runtime.seed(seed);
     const policy = loadPolicy(dirs.sft_pit!);
     const { trunk, headWeight, headBias } = rpit;
     const critic = ValueModel.fromTrunk({ trunk, headWeight, headBias, offset: 0 });
     const trained = await trainPitRl({ policy, ref: sft, critic, sampler }, data, reward, {
       rounds: rounds.map((r) => ({ reference: r === 0 ? 'data' : 'policy', updates })),
-      ppo: { ...ppo, lr, klCoef, temperature: rolloutT, totalUpdates: undefined, validateEvery: 0 },
+      ppo: {
+        ...ppo,
+        ...overrides,
+        lr,
+        klCoef,
+        temperature: rolloutT,
+        totalUpdates: undefined,
+        validateEvery: 0,
+      },
       referenceTemperature: responseTemperature,
       referenceLength: maxNewTokens,
     });
     const q1 = report(`PIT RL on ${name}`, policy);
     const cmp = compare(q1, base, { groups, rng: runtime.rng(`ceiling.vs-sft.${name}`) });
     const rows = trained.map((r, i) => {
-      const last = r.history.at(-1)! as Record<string, number>;
-      return `round ${rounds[i]}: reward ${last['objective/scores']!.toFixed(3)}, kl ${last['objective/kl']!.toFixed(3)}`;
+      const history = r.history as Record<string, number>[];
+      // Averages over five updates: one batch's mean score is noisy.
+      const avg = (part: Record<string, number>[], key: string) =>
+        meanOf(part.map((row) => row[key]!)).toFixed(3);
+      const [head, tail] = [history.slice(0, 5), history.slice(-5)];
+      return `round ${rounds[i]}: reward ${avg(head, 'objective/scores')} → ${avg(tail, 'objective/scores')}, kl ${avg(tail, 'objective/kl')}`;
     });
     console.log(
-      `${''.padEnd(22)} vs M_PIT^SFT Δ ${(100 * cmp.delta).toFixed(1)}% [${(100 * cmp.ci95[0]).toFixed(1)}%, ${(100 * cmp.ci95[1]).toFixed(1)}%]; last update ${rows.join('; ')}`,
+      `${''.padEnd(22)} vs M_PIT^SFT Δ ${(100 * cmp.delta).toFixed(1)}% [${(100 * cmp.ci95[0]).toFixed(1)}%, ${(100 * cmp.ci95[1]).toFixed(1)}%]; first → last update ${rows.join('; ')}; ${((performance.now() - started) / 1000).toFixed(0)} s`,
     );
     policy.dispose();
     critic.dispose();

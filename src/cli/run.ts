@@ -5,6 +5,7 @@ import { FORMATS } from '../data/load';
 import { PROFILES } from '../pit/config';
 import type { EvalResults } from '../pit/experiments';
 import type { GraphNode } from '../pit/graph';
+import type { Agreement, LossAblation } from '../pit/loss_ablation';
 import { pipelineGraph, type RunOptions, runExperiment, runPipeline } from '../pit/pipeline';
 import type { HeldOutSplits, Results } from '../pit/results';
 import { EXPERIMENTS, type ExperimentName } from '../pit/stages';
@@ -266,6 +267,14 @@ function experimentLines(name: ExperimentName, result: unknown): string[] {
         (i) =>
           `${i.system} ${i.rule} t=${i.iteration} (${i.judge}): mean ${i.mean.toFixed(3)}, Δ vs original ${pct(i.delta)} ${interval(i.deltaCi95)}`,
       );
+    case 'loss': {
+      const r = result as LossAblation;
+      const cell = (a: Agreement) => `${a.mean.toFixed(3)} ${interval(a.ci95)} of ${a.n}`;
+      return r.rows.flatMap((row) => [
+        `${row.model}: held-out pairs valid ${cell(row.pairs.valid)}, test ${cell(row.pairs.test)}`,
+        `${''.padEnd(row.model.length)}  M_PIT^SFT's edits (${r.judge}) valid ${cell(row.edits.valid)}, test ${cell(row.edits.test)}`,
+      ]);
+    }
   }
 }
 

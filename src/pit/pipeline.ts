@@ -152,12 +152,14 @@ export async function runExperiment(
 }
 
 export async function runPipeline(options: RunOptions = {}): Promise<PipelineRun> {
-  const { dirOf, ...run } = await runStages(options);
-  const results = assembleResults({ ...run, version: projectVersion() }, dirOf);
-  const key = run.nodes.find((n) => n.name === 'evaluate')!.key.slice(0, 8);
+  // Up to `evaluate`: stages only an experiment asks for (the loss ablation) stay out of a run.
+  const { dirOf, nodes, ...run } = await runStages(options, ['evaluate']);
+  const ran = nodes.filter((n) => n.seconds !== undefined);
+  const results = assembleResults({ ...run, nodes: ran, version: projectVersion() }, dirOf);
+  const key = ran.find((n) => n.name === 'evaluate')!.key.slice(0, 8);
   const outDir = options.outDir ?? path.join(ROOT, 'runs', `${run.profile}-seed${run.seed}-${key}`);
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
   writeFileSync(path.join(outDir, 'report.html'), buildReport(results, dirOf));
-  return { results, outDir, nodes: run.nodes };
+  return { results, outDir, nodes: ran };
 }

@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ArtifactStore } from '../../src/pit/cache';
 import { resolvePipelineConfig } from '../../src/pit/config';
+import type { LossAblation } from '../../src/pit/loss_ablation';
 import { pipelineGraph, runExperiment, runPipeline } from '../../src/pit/pipeline';
 import type { Results } from '../../src/pit/results';
 import { metricsFiles } from '../../src/pit/stages';
@@ -161,6 +162,27 @@ test('bad configuration fails before any work, naming the key', () => {
   assert.throws(() => resolvePipelineConfig('tiny' as never), /Unknown profile 'tiny'/);
 });
 
+/** `pitlab experiment loss` on a warm smoke cache: its rows, their splits and their ranges. */
+async function checkLossAblation(cacheDir: string): Promise<void> {
+  const { result, nodes } = await runExperiment('loss', { profile: 'smoke', cacheDir });
+  const done = nodes.filter((n) => n.status === 'done').map((n) => n.name);
+  assert.equal(done.sort(), ['exp_loss', 'rm_rpit_diff', 'rm_rpit_swap']);
+  const ablation = result as LossAblation;
+  assert.is(ablation.judge, 'oracle');
+  assert.equal(
+    ablation.rows.map((r) => r.loss),
+    ['five-constraints', 'swap-only', 'rp-difference', 'none'],
+  );
+  for (const row of ablation.rows) {
+    for (const part of [row.pairs.valid, row.pairs.test, row.edits.valid, row.edits.test]) {
+      if (part.n === 0) continue; // no edit changed the judge's score: nothing to rank
+      assert.ok(part.mean >= 0 && part.mean <= 1, `${row.model}: ${part.mean}`);
+      assert.ok(part.ci95[0] <= part.mean && part.mean <= part.ci95[1], `${row.model}: interval`);
+    }
+    assert.ok(row.pairs.valid.n > 0 && row.pairs.test.n > 0, `${row.model}: held-out pairs`);
+  }
+}
+
 test('smoke pipeline: schema, report, a warm rerun is all cache hits', async () => {
   const cacheDir = path.join(root, 'cache');
   const outDir = path.join(root, 'out');
@@ -184,7 +206,16 @@ test('smoke pipeline: schema, report, a warm rerun is all cache hits', async () 
     const judged = row['heldout/judge']!;
     assert.ok(judged >= 0 && judged <= 1, `heldout/judge ${judged} at step ${row.step}`);
   }
-  assert.ok(pipelineGraph({ profile: 'smoke', cacheDir }).every((n) => n.status === 'cached'));
+  // A run stops at `evaluate`: the loss ablation's stages are left for `pitlab experiment loss`.
+  const lossOnly = ['rm_rpit_swap', 'rm_rpit_diff', 'exp_loss'];
+  const graph = pipelineGraph({ profile: 'smoke', cacheDir });
+  assert.equal(
+    graph
+      .filter((n) => n.status !== 'cached')
+      .map((n) => n.name)
+      .sort(),
+    lossOnly.sort(),
+  );
   const second = await runPipeline({
     profile: 'smoke',
     seed: 0,
@@ -193,6 +224,8 @@ test('smoke pipeline: schema, report, a warm rerun is all cache hits', async () 
   });
   assert.ok(second.nodes.every((n) => n.status === 'cached'));
   assert.equal(second.results.comparisons, first.results.comparisons);
+  await checkLossAblation(cacheDir);
+  assert.ok(pipelineGraph({ profile: 'smoke', cacheDir }).every((n) => n.status === 'cached'));
   // Changing one stage's config makes it and its descendants stale, nothing else.
   const changed = pipelineGraph({
     profile: 'smoke',
@@ -206,6 +239,7 @@ test('smoke pipeline: schema, report, a warm rerun is all cache hits', async () 
     'exp_temperature',
     'exp_curriculum',
     'exp_iterations',
+    'exp_loss',
     'evaluate',
   ]);
   // One experiment on its own: only its stage and what it needs, here all cache hits.

@@ -78,6 +78,13 @@ test('changing one section re-keys exactly its readers and their descendants', (
       patch: (c) => {
         c.gapReward.lr = 5e-4;
       },
+      readers: ['rm_rpit', 'rm_rpit_swap', 'rm_rpit_diff'],
+    },
+    {
+      // The loss ablations fix their own loss, so only the configured R_PIT follows this one.
+      patch: (c) => {
+        c.gapReward.loss = 'swap-only';
+      },
       readers: ['rm_rpit'],
     },
     {

@@ -23,6 +23,7 @@ export const FILES = {
   temperature: 'temperature.json',
   curriculum: 'curriculum.json',
   iterations: 'iterations.json',
+  loss: 'loss.json',
   evaluation: 'eval.json',
 } as const;
 export type ArtifactFile = (typeof FILES)[keyof typeof FILES];

@@ -30,8 +30,10 @@ import {
   temperatureExperiment,
 } from '../experiments';
 import { respond, scoreRp } from '../generate';
+import { type GapModel, lossAblation, sampleEdits } from '../loss_ablation';
 import { type ArtifactFile, FILES, loadPolicy, loadReward, readJson, writeJson } from './artifacts';
 import { type Ctx, type PipelineStage, readTokenized } from './common';
+import { GAP_LOSS_ABLATIONS } from './reward';
 
 /** The experiment stages and their result files, by the name `pitlab experiment <name>` uses. */
 export const EXPERIMENTS = {
@@ -39,6 +41,7 @@ export const EXPERIMENTS = {
   temperature: { stage: 'exp_temperature', file: FILES.temperature },
   curriculum: { stage: 'exp_curriculum', file: FILES.curriculum },
   iterations: { stage: 'exp_iterations', file: FILES.iterations },
+  loss: { stage: 'exp_loss', file: FILES.loss },
 } as const;
 export type ExperimentName = keyof typeof EXPERIMENTS;
 
@@ -60,6 +63,8 @@ export interface RlhfRow {
 interface Shared {
   e: ExperimentContext;
   test: Array<{ prompt: string; chosen: string; rejected: string }>;
+  /** The validation pairs (only the loss ablation reads them). */
+  valid: Array<{ prompt: string; chosen: string; rejected: string }>;
   synthetic: boolean;
   /** The responses `exp_main` generated (absent in `exp_main` itself). */
   g?: Generations;
@@ -109,7 +114,7 @@ function experimentStage(
         writeJson(
           ctx.outDir,
           file,
-          await compute(ctx, { e, test, synthetic: splits.synthetic, g }),
+          await compute(ctx, { e, test, valid: splits.valid, synthetic: splits.synthetic, g }),
         );
       } finally {
         judgeRm.dispose();
@@ -254,8 +259,65 @@ export function experimentStages(): PipelineStage[] {
       iterationsExperiment(g!, e),
     ),
     evaluateStage,
+    lossStage,
   ];
 }
+
+/**
+ * The R_PIT loss ablation (`pitlab experiment loss`; not part of `pitlab run`, since it trains two
+ * more gap models): every loss's R_PIT, and R_P's difference, on held-out pairs and on M_PIT^SFT's
+ * edits of y_0 ~ M_P^RL, the edits PIT RL starts from. Test edits are `exp_main`'s own
+ * (y_0 → the SFT improver's y_1); validation edits are sampled the same way here.
+ */
+const lossStage = experimentStage(
+  'exp_loss',
+  {
+    main: 'exp_main',
+    policy: 'rl_mp',
+    improver: 'sft_pit',
+    rp: 'rm_rp',
+    rpit: 'rm_rpit',
+    ...Object.fromEntries(Object.keys(GAP_LOSS_ABLATIONS).map((name) => [name, name])),
+  },
+  FILES.loss,
+  (ctx, { e, g, test, valid: validPairs }) =>
+    withPolicies(ctx, { policy: 'policy', improver: 'improver' }, async (m) => {
+      const tok = e.tok;
+      const gapModels: GapModel[] = [
+        { label: 'R_PIT', loss: ctx.config.gapReward.loss ?? 'five-constraints', input: 'rpit' },
+        ...Object.entries(GAP_LOSS_ABLATIONS).map(([name, loss]) => ({
+          label: `R_PIT (${loss})`,
+          loss,
+          input: name,
+        })),
+        { label: 'R_P difference', loss: 'none' as const, input: 'rp' },
+      ].map(({ input, ...rest }) => ({ ...rest, model: loadReward(ctx.inputs[input]!) }));
+      try {
+        const valid = sampleEdits(
+          { policy: m.policy!, improver: m.improver! },
+          tok,
+          [...new Set(validPairs.map((p) => p.prompt))],
+          { draws: e.config.samples, ...e.config },
+          (label) => e.rng(`loss/${label}`),
+        );
+        const testEdits = {
+          xs: e.xs,
+          before: g!.original,
+          after: g!.sftImproved,
+          groups: e.groups,
+        };
+        return await lossAblation(
+          gapModels,
+          tok,
+          { valid: { pairs: validPairs, edits: valid }, test: { pairs: test, edits: testEdits } },
+          e.judges[0]!,
+          (label) => ({ resamples: e.config.bootstrap, rng: e.rng(`bootstrap/loss/${label}`) }),
+        );
+      } finally {
+        for (const gm of gapModels) gm.model.dispose();
+      }
+    }),
+);
 
 /**
  * Mean judge scores of M_P^SFT and M_P^RL, and M_P^RL vs M_P^SFT, at two temperatures: the main

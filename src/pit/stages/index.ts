@@ -10,7 +10,8 @@
  *
  *   experiments:  exp_main ─┬▶ exp_temperature ─┐
  *                           ├▶ exp_curriculum ──┼▶ evaluate (+ M_P^SFT vs M_P^RL)
- *                           └▶ exp_iterations ──┘
+ *                           ├▶ exp_iterations ──┘
+ *                           └▶ exp_loss ◀─ rm_rpit, rm_rpit_swap, rm_rpit_diff (on request only)
  *
  * Adding a stage: one `PipelineStage` in the module of its family, listed here, plus its test
  * (see src/pit/README.md).

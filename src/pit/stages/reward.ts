@@ -4,7 +4,7 @@
  * pairs), each evaluated on held-out pairs.
  */
 import path from 'node:path';
-import { Gpt } from '../../models';
+import { Gpt, type PitLoss } from '../../models';
 import { copyTrunk, RewardModel, saveRewardModel } from '../../models/reward';
 import { runtime } from '../../runtime';
 import { evaluateReward, trainReward } from '../../train/reward';
@@ -27,10 +27,10 @@ function initialRp(ctx: Ctx): RewardModel {
  * what depends on y_ref (see models/reward.ts). (Measured from M_PIT^SFT instead: swap accuracy
  * 0.57 after 100 steps, loss still at the chance value 5·ln 2.)
  */
-function initialRpit(ctx: Ctx): RewardModel {
+function initialRpit(ctx: Ctx, loss: PitLoss): RewardModel {
   const init = loadReward(ctx.inputs.rp!);
   // The 'rp-difference' ablation keeps R_P's layout and reads gaps as score differences.
-  const kind = ctx.config.gapReward.loss === 'rp-difference' ? 'rpit-diff' : 'rpit';
+  const kind = loss === 'rp-difference' ? 'rpit-diff' : 'rpit';
   return new RewardModel(kind, init.trunk, {
     head: init.head,
     pooling: init.pooling,
@@ -38,22 +38,30 @@ function initialRpit(ctx: Ctx): RewardModel {
   });
 }
 
-function rewardStage(name: 'rm_rp' | 'rm_rpit'): PipelineStage {
+/** R_PIT's loss: the ablation's own, else the config's (the paper's five constraints by default). */
+const gapLoss = (ctx: Ctx, ablation?: PitLoss): PitLoss =>
+  ablation ?? ctx.config.gapReward.loss ?? 'five-constraints';
+
+/**
+ * `rm_rp`, `rm_rpit`, or an R_PIT loss ablation (`ablation` fixes the loss whatever the config
+ * says; `exp_loss` compares them).
+ */
+function rewardStage(name: string, ablation?: PitLoss): PipelineStage {
   const rp = name === 'rm_rp';
   return {
     name,
     deps: rp ? { tok: 'tokenizer', sft: 'sft_mp' } : { tok: 'tokenizer', rp: 'rm_rp' },
-    config: (c) => [rp ? c.reward : c.gapReward],
+    config: (c) => [rp ? c.reward : ablation ? { ...c.gapReward, loss: ablation } : c.gapReward],
     artifacts: [FILES.reward, FILES.summary],
     async run(ctx) {
       runtime.seed(ctx.seed);
       const { splits, tok } = readTokenized(ctx.inputs.tok!);
-      const rm = rp ? initialRp(ctx) : initialRpit(ctx);
+      const rm = rp ? initialRp(ctx) : initialRpit(ctx, gapLoss(ctx, ablation));
       const reference = rp ? undefined : loadReward(ctx.inputs.rp!);
       const section = rp ? ctx.config.reward : ctx.config.gapReward;
       const cfg = {
         ...trainSettings(section, ctx.workDir, name),
-        loss: rp ? ('rp-difference' as const) : (ctx.config.gapReward.loss ?? 'five-constraints'),
+        loss: rp ? ('rp-difference' as const) : gapLoss(ctx, ablation),
       };
       const result = await trainReward(
         { reward: rm, rp: reference },
@@ -120,8 +128,15 @@ const judgeStage: PipelineStage = {
   },
 };
 
+/** The R_PIT loss ablations beside `rm_rpit`: trained only when `exp_loss` asks for them. */
+export const GAP_LOSS_ABLATIONS = {
+  rm_rpit_swap: 'swap-only',
+  rm_rpit_diff: 'rp-difference',
+} as const satisfies Record<string, PitLoss>;
+
 export const rewardStages: PipelineStage[] = [
   rewardStage('rm_rp'),
   rewardStage('rm_rpit'),
+  ...Object.entries(GAP_LOSS_ABLATIONS).map(([name, loss]) => rewardStage(name, loss)),
   judgeStage,
 ];
