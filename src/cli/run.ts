@@ -269,7 +269,8 @@ function experimentLines(name: ExperimentName, result: unknown): string[] {
       );
     case 'loss': {
       const r = result as LossAblation;
-      const cell = (a: Agreement) => `${a.mean.toFixed(3)} ${interval(a.ci95)} of ${a.n}`;
+      const cell = (a: Agreement) =>
+        `${a.mean.toFixed(3)} [${a.ci95[0].toFixed(3)}, ${a.ci95[1].toFixed(3)}] of ${a.n}`;
       return r.rows.flatMap((row) => [
         `${row.model}: held-out pairs valid ${cell(row.pairs.valid)}, test ${cell(row.pairs.test)}`,
         `${''.padEnd(row.model.length)}  M_PIT^SFT's edits (${r.judge}) valid ${cell(row.edits.valid)}, test ${cell(row.edits.test)}`,
