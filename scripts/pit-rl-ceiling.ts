@@ -12,7 +12,7 @@
  * but the two PIT RL runs.
  *
  *   PITLAB_PROFILE=default npx tsx scripts/pit-rl-ceiling.ts [updates per round] [rollout T] [lr] [β]
- *     [PPO overrides as JSON, e.g. '{"advantage":"rloo","groupSize":8,"batchSize":64}'] [rewards]
+ *     [PPO overrides as JSON, e.g. '{"advantage":"rloo","groupSize":8,"batchSize":64,"rounds":[1]}'] [rewards]
  *
  * `rewards` is 'both' (default), 'oracle' or 'rpit': one run alone halves the time.
  */
@@ -44,7 +44,10 @@ async function main(): Promise<void> {
   const rolloutT = Number(process.argv[3] ?? ppo.temperature);
   const lr = Number(process.argv[4] ?? ppo.lr);
   const klCoef = Number(process.argv[5] ?? ppo.klCoef);
-  const overrides = JSON.parse(process.argv[6] ?? '{}') as Partial<typeof ppo>;
+  // `rounds` in the overrides replaces the curriculum (e.g. [1]: round 1 alone).
+  const { rounds: curriculum = rounds, ...overrides } = JSON.parse(
+    process.argv[6] ?? '{}',
+  ) as Partial<typeof ppo> & { rounds?: number[] };
   const which = process.argv[7] ?? 'both';
   if (!['both', 'oracle', 'rpit'].includes(which))
     throw new Error(`rewards: expected 'both', 'oracle' or 'rpit', got '${which}'`);
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
       }),
   };
   console.log(
-    `${profile} profile, seed ${seed}: rounds [${rounds}] × ${updates} updates, lr ${lr}, β ${klCoef}, rollouts at T=${rolloutT}, ${JSON.stringify({ ...ppo, ...overrides })}; improver judged at T=${improveT} on ${v.length} validation prompts × ${samples} draws of y_0; oracle = ${scale.toFixed(2)} × judge gap`,
+    `${profile} profile, seed ${seed}: rounds [${curriculum}] × ${updates} updates, lr ${lr}, β ${klCoef}, rollouts at T=${rolloutT}, ${JSON.stringify({ ...ppo, ...overrides })}; improver judged at T=${improveT} on ${v.length} validation prompts × ${samples} draws of y_0; oracle = ${scale.toFixed(2)} × judge gap`,
   );
 
   // y_0 as the evaluation samples it, on validation prompts.
@@ -117,7 +120,7 @@ async function main(): Promise<void> {
     const { trunk, headWeight, headBias } = rpit;
     const critic = ValueModel.fromTrunk({ trunk, headWeight, headBias, offset: 0 });
     const trained = await trainPitRl({ policy, ref: sft, critic, sampler }, data, reward, {
-      rounds: rounds.map((r) => ({ reference: r === 0 ? 'data' : 'policy', updates })),
+      rounds: curriculum.map((r) => ({ reference: r === 0 ? 'data' : 'policy', updates })),
       ppo: {
         ...ppo,
         ...overrides,
@@ -138,7 +141,7 @@ async function main(): Promise<void> {
       const avg = (part: Record<string, number>[], key: string) =>
         meanOf(part.map((row) => row[key]!)).toFixed(3);
       const [head, tail] = [history.slice(0, 5), history.slice(-5)];
-      return `round ${rounds[i]}: reward ${avg(head, 'objective/scores')} → ${avg(tail, 'objective/scores')}, kl ${avg(tail, 'objective/kl')}`;
+      return `round ${curriculum[i]}: reward ${avg(head, 'objective/scores')} → ${avg(tail, 'objective/scores')}, kl ${avg(tail, 'objective/kl')}`;
     });
     console.log(
       `${''.padEnd(22)} vs M_PIT^SFT Δ ${(100 * cmp.delta).toFixed(1)}% [${(100 * cmp.ci95[0]).toFixed(1)}%, ${(100 * cmp.ci95[1]).toFixed(1)}%]; first → last update ${rows.join('; ')}; ${((performance.now() - started) / 1000).toFixed(0)} s`,
