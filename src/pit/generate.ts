@@ -130,7 +130,8 @@ export function rawGapScores(
  * (r(x, y, y_ref) − r(x, y_ref, y)) / 2, so that r(x, y, y) = 0 exactly and swapping the two
  * responses flips the sign: the trained model's own self-gap is only ≈ 0 on average (its offset),
  * which would make the gap stopping rule's threshold of 0 meaningless row by row.
- * Costs a second forward pass per score.
+ * Costs a second forward pass per score. A scalar-score model (R_P, or the 'rp-difference' R_PIT)
+ * gives R(x, y) − R(x, y_ref) instead.
  */
 export function scoreGap(
   rm: RewardModel,
@@ -139,7 +140,8 @@ export function scoreGap(
   ys: readonly string[],
   refs: readonly string[],
 ): Float32Array {
-  if (rm.kind === 'rpit-diff') {
+  if (rm.kind !== 'rpit') {
+    // A scalar-score model (R_P, or R_PIT trained as R_P's difference): the gap is a difference.
     const a = scoreRp(rm, tok, xs, ys);
     const b = scoreRp(rm, tok, xs, refs);
     return a.map((v, i) => v - b[i]!);

@@ -16,7 +16,7 @@ import { DEFAULT_TIE_EPS } from '../eval/compare';
 import type { Gpt, PitLoss } from '../models';
 import type { RewardModel } from '../models/reward';
 import type { Rng } from '../runtime';
-import { improveOnce, respond, scoreGap, scoreRp } from './generate';
+import { improveOnce, respond, scoreGap } from './generate';
 
 /** One gap model under ablation: a trained R_PIT, or R_P as R_P(x, y) − R_P(x, y_ref). */
 export interface GapModel {
@@ -49,20 +49,6 @@ export interface LossAblationRow {
 export interface LossAblation {
   judge: string;
   rows: LossAblationRow[];
-}
-
-/** The gap a model predicts between `ys` and `refs`: R_PIT's antisymmetrised gap, or R_P's difference. */
-export function predictedGap(
-  m: GapModel,
-  tok: Tokenizer,
-  xs: readonly string[],
-  ys: readonly string[],
-  refs: readonly string[],
-): Float32Array {
-  if (m.loss !== 'none') return scoreGap(m.model, tok, xs, ys, refs);
-  const a = scoreRp(m.model, tok, xs, ys);
-  const b = scoreRp(m.model, tok, xs, refs);
-  return a.map((v, i) => v - b[i]!);
 }
 
 /** Index of each prompt's text among the distinct texts: the unit an interval resamples. */
@@ -118,8 +104,8 @@ export async function lossAblation(
     for (const name of ['valid', 'test'] as const) {
       const { pairs, edits } = splits[name];
       const px = pairs.map((p) => p.prompt);
-      const pairGap = predictedGap(
-        m,
+      const pairGap = scoreGap(
+        m.model,
         tok,
         px,
         pairs.map((p) => p.chosen),
@@ -130,8 +116,8 @@ export async function lossAblation(
         { ...boot(`${m.label}/${name}/pairs`), groups: promptGroups(px) },
       );
       const j = judged[name]!;
-      const gap = predictedGap(
-        m,
+      const gap = scoreGap(
+        m.model,
         tok,
         j.edits.map((i) => edits.xs[i]!),
         j.edits.map((i) => edits.after[i]!),
