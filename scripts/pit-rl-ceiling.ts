@@ -16,10 +16,9 @@
  *
  * `rewards` is 'both' (default), 'oracle' or 'rpit': one run alone halves the time.
  */
-import path from 'node:path';
 import { judge } from '../src/data/synth/judge';
 import { compare, meanWithCi } from '../src/eval';
-import { notebookSettings, type Profile, pipelineGraph, resolvePipelineConfig } from '../src/index';
+import { notebookSettings, resolvePipelineConfig } from '../src/index';
 import type { Gpt } from '../src/models';
 import { decodeResponse, gapReward, improveOnce, respond, scoreGap } from '../src/pit/generate';
 import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/stages';
@@ -28,6 +27,7 @@ import { policyPrompt } from '../src/train/batches';
 import { meanOf, stdOf } from '../src/train/loop';
 import { type GapRewardFn, trainPitRl } from '../src/train/pit_rl';
 import { ValueModel } from '../src/train/ppo';
+import { cachedStages } from './cached-stages';
 
 async function main(): Promise<void> {
   await runtime.ready();
@@ -150,25 +150,6 @@ async function main(): Promise<void> {
     critic.dispose();
   }
   for (const m of [rpit, sampler, sft]) m.dispose();
-}
-
-/** Artifact dirs of `names`, which must already be cached (this script trains nothing else). */
-function cachedStages(
-  options: { profile: Profile; seed: number; cacheDir: string },
-  names: string[],
-): Record<string, string> {
-  const nodes = pipelineGraph(options);
-  const dirs: Record<string, string> = {};
-  for (const name of names) {
-    const node = nodes.find((n) => n.name === name)!;
-    if (node.status !== 'cached') {
-      throw new Error(
-        `stage '${name}' is not cached for this profile and seed: run pitlab run first`,
-      );
-    }
-    dirs[name] = path.join(options.cacheDir, name, node.key);
-  }
-  return dirs;
 }
 
 main().catch((e) => {
