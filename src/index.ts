@@ -14,6 +14,7 @@ export * from './pit/experiments';
 export * from './pit/generate';
 export type { GraphNode, StageStatus } from './pit/graph';
 export * from './pit/improve';
+export type { Agreement, LossAblation, LossAblationRow } from './pit/loss_ablation';
 export * from './pit/notebook';
 export {
   defaultCacheDir,
