@@ -3,9 +3,11 @@
  * (x, y_l) → y_w from scratch at a given size, with the profile's improver SFT settings, then
  * judged as the evaluation judges it (validation prompts × `draws` y_0 ~ M_P^RL, one improvement at
  * the inference temperature) constraint by constraint, against the cached M_PIT^SFT (the profile's
- * size, started from M_P^SFT). Test prompts are never read.
+ * size, started from M_P^SFT). With `from` = 'sft_pit' the SFT continues from M_PIT^SFT instead
+ * (sizes ignored): whether more of the same training helps. Test prompts are never read.
  *
- *   PITLAB_PROFILE=default npx tsx scripts/improver-capacity.ts [nLayer] [nHead] [nEmbd] [steps] [draws=2]
+ *   PITLAB_PROFILE=default npx tsx scripts/improver-capacity.ts [nLayer] [nHead] [nEmbd] [steps]
+ *     [draws=2] [from=scratch|sft_pit]
  *
  * Sizes default to the profile's model; steps to its `sftImprover.maxSteps`.
  */
@@ -51,7 +53,13 @@ async function main(): Promise<void> {
   const { temperature, responseTemperature, maxNewTokens } = config.improve;
 
   runtime.seed(settings.seed);
-  const model = new Gpt({ ...size, vocabSize: tok.vocabSize }, undefined, 'capacity.init');
+  const from = process.argv[7] ?? 'scratch';
+  if (!['scratch', 'sft_pit'].includes(from))
+    throw new Error(`from: expected 'scratch' or 'sft_pit', got '${from}'`);
+  const model =
+    from === 'sft_pit'
+      ? loadPolicy(dirs.sft_pit!)
+      : new Gpt({ ...size, vocabSize: tok.vocabSize }, undefined, 'capacity.init');
   const params = model.variables().reduce((n, v) => n + v.size, 0);
   const started = performance.now();
   const result = await trainSft(
@@ -84,7 +92,7 @@ async function main(): Promise<void> {
   );
   console.log(`M_PIT^SFT (profile size, from M_P^SFT): ${constraintLine(xs, yBase)}`);
   console.log(
-    `from scratch ${size.nLayer} layers × ${size.nHead} heads × ${size.nEmbd} (${params} parameters), ${steps} steps in ${seconds.toFixed(0)} s, eval loss ${result.lastEval?.eval_loss?.toFixed(3)}: judge ${m.mean.toFixed(3)} [${m.ci95[0].toFixed(3)}, ${m.ci95[1].toFixed(3)}], vs M_PIT^SFT Δ ${pct(d.delta)} [${pct(d.ci95[0])}, ${pct(d.ci95[1])}]`,
+    `${from === 'sft_pit' ? 'M_PIT^SFT trained on,' : 'from scratch'} ${model.config.nLayer} layers × ${model.config.nHead} heads × ${model.config.nEmbd} (${params} parameters), ${steps} steps in ${seconds.toFixed(0)} s, eval loss ${result.lastEval?.eval_loss?.toFixed(3)}: judge ${m.mean.toFixed(3)} [${m.ci95[0].toFixed(3)}, ${m.ci95[1].toFixed(3)}], vs M_PIT^SFT Δ ${pct(d.delta)} [${pct(d.ci95[0])}, ${pct(d.ci95[1])}]`,
   );
   console.log(`  ${constraintLine(xs, yNew)}`);
   for (const g of [model, sampler, sft]) g.dispose();

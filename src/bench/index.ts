@@ -11,7 +11,13 @@ import { type BackendName, probeBackends, runtime } from '../runtime';
 import { benchKernels } from '../runtime/kernels/bench';
 import { dataflowBench } from './kernel';
 import { STAGE_BASELINE, stageBench } from './stages';
-import { type BenchRow, matmulBench, sampleBench, trainStepBench } from './workloads';
+import {
+  type BenchRow,
+  matmulBench,
+  matmulFloorBench,
+  sampleBench,
+  trainStepBench,
+} from './workloads';
 
 export type { BenchRow } from './workloads';
 
@@ -37,7 +43,14 @@ export async function benchWorker(options: BenchWorkerOptions): Promise<BenchRow
   if (options.section === 'data') {
     return benchLoaders({ pairs: options.quick ? 10_000 : 100_000 });
   }
-  if (options.section === 'stages') return stageBench(options.quick);
+  if (options.section === 'stages') {
+    // The stages' LM step (the PyTorch stage baseline's shape): how much of it is matmul.
+    const m = profileConfig('default').model;
+    const { batch, tokens } = STAGE_BASELINE;
+    const shape = { ...m, vocabSize: 160, blockSize: tokens };
+    const floor = await matmulFloorBench('stage baseline: matmul floor', shape, batch);
+    return [...(await stageBench(options.quick)), floor];
+  }
   const slow = options.backend === 'cpu' || !options.overrides;
   // 100 train steps in total on the fast backends: the leak check of the foundation issue.
   const [warmup, iters] = options.quick || slow ? [1, 2] : [5, 95];
@@ -55,6 +68,13 @@ export async function benchWorker(options: BenchWorkerOptions): Promise<BenchRow
     await attempt('train_step', 'tokens/s', () =>
       trainStepBench(undefined, undefined, iters, warmup),
     ),
+    ...(options.backend === 'wasm' && !slow
+      ? [
+          await attempt('train_step: matmul floor', 'tokens/s', () =>
+            matmulFloorBench('train_step: matmul floor'),
+          ),
+        ]
+      : []),
     await attempt('sample', 'tokens/s', () => sampleBench(64, 48, options.quick || slow ? 1 : 3)),
     await attempt('matmul', 'GFLOP/s', () => matmulBench(options.quick || slow ? 5 : 20)),
   ];
@@ -192,11 +212,15 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   }
   const stageBase = rows.find((r) => r.workload === 'stage baseline: LM train step');
   for (const row of rows) {
-    if (row.workload.startsWith('stage: ') && stageBase && row.unit === 'tokens/s') {
+    const staged =
+      row.workload.startsWith('stage: ') || row.workload.startsWith('stage baseline: matmul');
+    if (staged && stageBase && row.unit === 'tokens/s') {
       row.vsPytorch = row.throughput / stageBase.throughput;
       continue;
     }
-    const ref = rows.find((r) => r.backend === 'pytorch' && r.workload === row.workload);
+    // A floor row compares with the whole step it was profiled in.
+    const workload = row.workload.replace(/: matmul floor$/, '');
+    const ref = rows.find((r) => r.backend === 'pytorch' && r.workload === workload);
     if (ref && row.backend !== 'pytorch' && Number.isFinite(row.throughput))
       row.vsPytorch = row.throughput / ref.throughput;
   }

@@ -59,13 +59,8 @@ export async function timeMs(
   return times[Math.floor(times.length / 2)]!;
 }
 
-/** One AdamW step of the LM loss: forward, backward, clip, update. */
-export async function trainStepBench(
-  config: Partial<GptConfig> = REFERENCE.config,
-  batch = REFERENCE.batch,
-  iters = 10,
-  warmup = 3,
-): Promise<BenchRow> {
+/** One AdamW step of the LM loss (forward, backward, clip, update) on fixed random tokens. */
+function lmTrainStep(config: Partial<GptConfig>, batch: number) {
   const model = new Gpt(config);
   const opt = new AdamW(model.variables());
   const T = model.config.blockSize;
@@ -76,18 +71,73 @@ export async function trainStepBench(
     value.dispose();
     opt.apply(model.variables().map((v) => grads[v.name]!));
   };
+  const dispose = () => {
+    ids.dispose();
+    opt.dispose();
+    model.dispose();
+  };
+  return { step, dispose, model, tokens: batch * T };
+}
+
+/** One AdamW step of the LM loss: forward, backward, clip, update. */
+export async function trainStepBench(
+  config: Partial<GptConfig> = REFERENCE.config,
+  batch = REFERENCE.batch,
+  iters = 10,
+  warmup = 3,
+): Promise<BenchRow> {
+  const { step, dispose, model, tokens } = lmTrainStep(config, batch);
   step();
   const base = tf.memory().numTensors;
   const ms = await timeMs(step, warmup, iters);
   const leaked = tf.memory().numTensors - base;
-  ids.dispose();
-  opt.dispose();
-  model.dispose();
+  dispose();
   return tokensRow(
     'train_step',
-    batch * T,
+    tokens,
     ms,
-    `B=${batch} T=${T} C=${model.config.nEmbd} L=${model.config.nLayer}; tensors leaked over ${warmup + iters} steps: ${leaked}`,
+    `B=${batch} T=${model.config.blockSize} C=${model.config.nEmbd} L=${model.config.nLayer}; tensors leaked over ${warmup + iters} steps: ${leaked}`,
+  );
+}
+
+const MATMUL_KERNELS = new Set(['BatchMatMul', '_FusedMatMul', 'MatMul']);
+
+/**
+ * The train step's matmul floor: its matmul kernels' own time in a profiled step (median of
+ * `iters`), as the token rate the step would reach if every other kernel, and all dispatch, took
+ * no time. Against PyTorch's step it bounds the ratio any fusion of the rest can reach while the
+ * matmuls stay as fast as they are.
+ */
+export async function matmulFloorBench(
+  workload: string,
+  config: Partial<GptConfig> = REFERENCE.config,
+  batch = REFERENCE.batch,
+  iters = 3,
+): Promise<BenchRow> {
+  const { step, dispose, model, tokens } = lmTrainStep(config, batch);
+  for (let i = 0; i < 3; i++) step();
+  const base = tf.memory().numTensors;
+  const runs: { mm: number; total: number; n: number }[] = [];
+  for (let i = 0; i < iters; i++) {
+    const { kernels } = await tf.profile(step);
+    const time = (k: (typeof kernels)[number]) =>
+      typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const mm = kernels.filter((k) => MATMUL_KERNELS.has(k.name));
+    runs.push({
+      mm: mm.reduce((a, k) => a + time(k), 0),
+      total: kernels.reduce((a, k) => a + time(k), 0),
+      n: mm.length,
+    });
+  }
+  const leaked = tf.memory().numTensors - base;
+  dispose();
+  runs.sort((a, b) => a.mm - b.mm);
+  const { mm, total, n } = runs[Math.floor(runs.length / 2)]!;
+  return tokensRow(
+    workload,
+    tokens,
+    mm,
+    `B=${batch} T=${model.config.blockSize} C=${model.config.nEmbd} L=${model.config.nLayer}: ${n} matmul kernels take ${mm.toFixed(1)} of ${total.toFixed(1)} ms of kernel time (${((100 * mm) / total).toFixed(0)}%); the rate if nothing else took time; tensors leaked: ${leaked}`,
   );
 }
 

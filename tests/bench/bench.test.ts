@@ -7,10 +7,20 @@ import { runtime } from '../../src/runtime';
 test('a quick worker run yields train_step, sample and matmul rows with leak-free steps', async () => {
   const backend = await runtime.ready();
   const rows = await benchWorker({ backend, overrides: true, quick: true });
+  const floored = backend === 'wasm'; // the matmul floor profiles wasm's synchronous kernels
   assert.equal(
     rows.map((r) => r.workload),
-    ['train_step', 'sample', 'matmul'],
+    ['train_step', ...(floored ? ['train_step: matmul floor'] : []), 'sample', 'matmul'],
   );
+  if (floored) {
+    // The matmuls are part of the step, so the rate without the rest is higher than the step's.
+    const floor = rows[1]!;
+    assert.ok(floor.throughput > rows[0]!.throughput, 'matmul floor rate above the step rate');
+    assert.match(
+      floor.note ?? '',
+      /^B=16 T=64 C=128 L=4: \d+ matmul kernels take [\d.]+ of [\d.]+ ms/,
+    );
+  }
   for (const row of rows) {
     assert.is(row.backend, backend);
     assert.ok(Number.isFinite(row.throughput) && row.throughput > 0, `${row.workload} throughput`);
@@ -34,7 +44,7 @@ test('the stages section measures each pipeline trainer without leaking tensors'
   const rows = await benchWorker({ backend, overrides: true, quick: true, section: 'stages' });
   assert.equal(
     rows.map((r) => r.workload.split(' ')[1]),
-    ['sft', 'rm_rp', 'rm_rpit', 'rl_mp', 'pit_rl'],
+    ['sft', 'rm_rp', 'rm_rpit', 'rl_mp', 'pit_rl', 'baseline:'],
   );
   for (const row of rows) {
     assert.ok(Number.isFinite(row.throughput) && row.throughput > 0, `${row.workload} throughput`);
