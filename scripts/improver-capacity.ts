@@ -11,7 +11,7 @@
  *
  * Sizes default to the profile's model; steps to its `sftImprover.maxSteps`.
  */
-import { judge } from '../src/data/synth/judge';
+import { constraintPassRates, judge } from '../src/data/synth/judge';
 import { compare, meanWithCi } from '../src/eval';
 import { notebookSettings, resolvePipelineConfig } from '../src/index';
 import { Gpt } from '../src/models';
@@ -23,16 +23,10 @@ import { sftExamples, trainSft } from '../src/train/sft';
 import { cachedStages } from './cached-stages';
 
 /** Pass rate of each constraint over (x, y) rows, as one line. */
-function constraintLine(xs: readonly string[], ys: readonly string[]): string {
-  const pass = new Map<string, [number, number]>();
-  for (const [i, x] of xs.entries()) {
-    for (const k of judge(x, ys[i]!).constraints) {
-      const [ok, n] = pass.get(k.kind) ?? [0, 0];
-      pass.set(k.kind, [ok + (k.ok ? 1 : 0), n + 1]);
-    }
-  }
-  return [...pass].map(([k, [ok, n]]) => `${k} ${(ok / n).toFixed(2)}`).join(', ');
-}
+const constraintLine = (xs: readonly string[], ys: readonly string[]) =>
+  constraintPassRates(xs, ys)
+    .map((r) => `${r.kind} ${r.rate.toFixed(2)}`)
+    .join(', ');
 
 async function main(): Promise<void> {
   await runtime.ready();

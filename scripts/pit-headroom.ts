@@ -21,7 +21,7 @@
  *   PITLAB_PROFILE=default npx tsx scripts/pit-headroom.ts [draws=2] [group=8] [prompts=1024]
  *     [rolloutT=0.7] [lr=1e-4] [epochs=2] [selectors=oracle,rpit] [iterations=1] [parts=A,B]
  */
-import { judge } from '../src/data/synth/judge';
+import { constraintPassRates, judge } from '../src/data/synth/judge';
 import { compare, meanWithCi } from '../src/eval';
 import { notebookSettings, resolvePipelineConfig } from '../src/index';
 import type { Gpt } from '../src/models';
@@ -116,16 +116,9 @@ function headroomAt(c: Context, T: number, group: number): void {
   );
 }
 
-/** Pass rate of each constraint over (x, y) rows. */
+/** Pass rate of each constraint over (x, y) rows, as one printed line. */
 function constraintRates(label: string, xs: readonly string[], ys: readonly string[]): void {
-  const pass = new Map<string, [number, number]>();
-  for (const [i, x] of xs.entries()) {
-    for (const k of judge(x, ys[i]!).constraints) {
-      const [ok, n] = pass.get(k.kind) ?? [0, 0];
-      pass.set(k.kind, [ok + (k.ok ? 1 : 0), n + 1]);
-    }
-  }
-  const cells = [...pass].map(([k, [ok, n]]) => `${k} ${(ok / n).toFixed(2)}`);
+  const cells = constraintPassRates(xs, ys).map((r) => `${r.kind} ${r.rate.toFixed(2)}`);
   console.log(
     `C ${label.padEnd(30)} judge ${meanOf(scores(xs, ys)).toFixed(3)}: ${cells.join(', ')}`,
   );

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  constraintPassRates,
   critique,
   judge,
   parsePrompt,
@@ -70,6 +71,21 @@ test('critique names every violated constraint in words, or says all are met', (
   );
   assert.is(critique(Q, 'fox , dog , bear , wolf .'), 'needs three items but has four .');
   assert.is(critique(Q, 'fox , dog , wolf .'), 'all constraints are met .');
+});
+
+test('constraint pass rates count each kind only over the prompts that state it', () => {
+  const rates = constraintPassRates(
+    [P, Q, S],
+    ['lemon , mango , kiwi , fig .', 'fox , cat , owl .', 'red , blue , tan .'],
+  );
+  const of = (kind: string) => rates.find((r) => r.kind === kind);
+  assert.equal(of('include'), { kind: 'include', rate: 0.5, n: 2 }); // mango there; wolf missing
+  assert.equal(of('exclude'), { kind: 'exclude', rate: 0.5, n: 2 }); // no pear; cat used
+  assert.equal(of('first'), { kind: 'first', rate: 1, n: 1 });
+  assert.equal(of('last'), { kind: 'last', rate: 0, n: 1 });
+  assert.equal(of('sorted'), { kind: 'sorted', rate: 0, n: 1 });
+  assert.equal(of('format'), { kind: 'format', rate: 1, n: 3 });
+  assert.throws(() => constraintPassRates([P], []), /1 prompts but 0 responses/);
 });
 
 test('prompts parse back to the task they render from; junk is rejected', () => {

@@ -121,6 +121,41 @@ export function judge(prompt: string, response: string): Judgement {
   return judgeTask(parsePrompt(prompt), response);
 }
 
+/** One constraint kind's pass rate over a set of responses. */
+export interface ConstraintPassRate {
+  kind: ConstraintKind;
+  /** Fraction of the rows that state this constraint and meet it. */
+  rate: number;
+  /** Rows whose prompt states this constraint. */
+  n: number;
+}
+
+/**
+ * Pass rate of each constraint kind over (x, y) rows, in the order the kinds first appear. Kinds
+ * are counted only over rows whose prompt states them, so `include` reads "of the prompts that
+ * require a word, how often it is there".
+ */
+export function constraintPassRates(
+  prompts: readonly string[],
+  responses: readonly string[],
+): ConstraintPassRate[] {
+  if (prompts.length !== responses.length) {
+    throw new Error(
+      `constraintPassRates: ${prompts.length} prompts but ${responses.length} responses`,
+    );
+  }
+  const tally = new Map<ConstraintKind, { ok: number; n: number }>();
+  for (const [i, x] of prompts.entries()) {
+    for (const c of judge(x, responses[i]!).constraints) {
+      const t = tally.get(c.kind) ?? { ok: 0, n: 0 };
+      t.ok += c.ok ? 1 : 0;
+      t.n += 1;
+      tally.set(c.kind, t);
+    }
+  }
+  return [...tally].map(([kind, { ok, n }]) => ({ kind, rate: ok / n, n }));
+}
+
 /**
  * Explicit-rubric feedback in the task's own vocabulary: one sentence per violated constraint,
  * in a fixed order, or "all constraints are met ." (the Self-Refine stop signal).
