@@ -14,12 +14,14 @@
  *   prompts with y_ref ~ M_P^RL as round 1 draws them, the policy samples a group at `rolloutT`; a
  *   selector keeps each group's best when it beats y_ref, and the policy is fine-tuned on the kept
  *   (x, y_ref) → y. Selectors: 'oracle' (the exact judge), 'perfect' (the judge, keeping only
- *   responses that meet every constraint) and 'rpit' (R_PIT's gap). The result improves the
+ *   responses that meet every constraint) and 'rpit' (R_PIT's gap); 'yw' is the control that
+ *   fine-tunes on the data's (x, y_l) → y_w for the same steps. The result improves the
  *   validation y_0 once at the inference temperature and is judged against M_PIT^SFT, and its fit
  *   on the prompts it was trained on is shown constraint by constraint.
  *
  *   PITLAB_PROFILE=default npx tsx scripts/pit-headroom.ts [draws=2] [group=8] [prompts=1024]
  *     [rolloutT=0.7] [lr=1e-4] [epochs=2] [selectors=oracle,rpit] [iterations=1] [parts=A,B]
+ *     [steps=0 (by epochs)] [schedule=constant|cosine]
  */
 import { constraintPassRates, judge } from '../src/data/synth/judge';
 import { compare, meanWithCi } from '../src/eval';
@@ -30,7 +32,7 @@ import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/st
 import { runtime } from '../src/runtime';
 import { policyPrompt, responseIds } from '../src/train/batches';
 import { meanOf, stdOf } from '../src/train/loop';
-import { trainSft } from '../src/train/sft';
+import { sftExamples, trainSft } from '../src/train/sft';
 import { cachedStages } from './cached-stages';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -164,13 +166,53 @@ function partC(c: Context, group: number): void {
 }
 
 interface ExpertIteration {
-  selector: 'oracle' | 'perfect' | 'rpit';
+  /** 'yw' is the control: more SFT on the data's (x, y_l) → y_w, nothing sampled or selected. */
+  selector: 'oracle' | 'perfect' | 'rpit' | 'yw';
   prompts: number;
   group: number;
   rolloutT: number;
   lr: number;
   epochs: number;
   iterations: number;
+  /** Optimizer steps per iteration; 0 = `epochs` passes over the kept rows. */
+  steps: number;
+  /** 'constant' (no warmup) or the pipeline's SFT schedule ('cosine', 20 warmup steps). */
+  schedule: 'constant' | 'cosine';
+}
+
+/** One iteration's rows: each group's best that beats y_ref, or the data's pairs for 'yw'. */
+function distillationRows(
+  c: Context,
+  policy: Gpt,
+  o: ExpertIteration,
+  train: string[],
+  it: number,
+) {
+  if (o.selector === 'yw') {
+    return { examples: sftExamples(c.tok, c.splits.train, 'mpit'), refs: [] as string[] };
+  }
+  const refs = respond(c.sampler, c.tok, train, {
+    ...c.gen,
+    temperature: c.improve.responseTemperature,
+    rng: runtime.rng(`headroom.ref.${it}`),
+  });
+  const queries = train.map((x, i) => policyPrompt(c.tok, x, refs[i]!));
+  const stream = `headroom.roll.${o.selector}.${it}`;
+  const ys = sampleGroups(c, policy, queries, o.group, o.rolloutT, stream);
+  const [rx, rref] = [repeat(train, o.group), repeat(refs, o.group)];
+  const gap =
+    o.selector === 'rpit'
+      ? scoreGap(c.rpit, c.tok, rx, ys, rref)
+      : Float32Array.from(rx, (x, i) => judge(x, ys[i]!).score - judge(x, rref[i]!).score);
+  const keep = (i: number) =>
+    gap[i]! > 0 && (o.selector !== 'perfect' || judge(rx[i]!, ys[i]!).score === 1);
+  const examples = groupBest(gap, o.group)
+    .filter(keep)
+    .map((i) => ({
+      prompt: queries[Math.floor(i / o.group)]!,
+      response: responseIds(c.tok, ys[i]!),
+    }));
+  return { examples, refs };
 }
 
 /** Part B: returns the fine-tuned policy and the distillation rows of its last iteration. */
@@ -181,45 +223,20 @@ async function expertIteration(c: Context, o: ExpertIteration) {
   let refs: string[] = [];
   let kept = 0;
   for (let it = 0; it < o.iterations; it++) {
-    refs = respond(c.sampler, c.tok, train, {
-      ...c.gen,
-      temperature: c.improve.responseTemperature,
-      rng: runtime.rng(`headroom.ref.${it}`),
-    });
-    const queries = train.map((x, i) => policyPrompt(c.tok, x, refs[i]!));
-    const ys = sampleGroups(
-      c,
-      policy,
-      queries,
-      o.group,
-      o.rolloutT,
-      `headroom.roll.${o.selector}.${it}`,
-    );
-    const [rx, rref] = [repeat(train, o.group), repeat(refs, o.group)];
-    const gap =
-      o.selector === 'rpit'
-        ? scoreGap(c.rpit, c.tok, rx, ys, rref)
-        : Float32Array.from(rx, (x, i) => judge(x, ys[i]!).score - judge(x, rref[i]!).score);
-    const keep = (i: number) =>
-      gap[i]! > 0 && (o.selector !== 'perfect' || judge(rx[i]!, ys[i]!).score === 1);
-    const examples = groupBest(gap, o.group)
-      .filter(keep)
-      .map((i) => ({
-        prompt: queries[Math.floor(i / o.group)]!,
-        response: responseIds(c.tok, ys[i]!),
-      }));
-    kept = examples.length;
+    const rows = distillationRows(c, policy, o, train, it);
+    refs = rows.refs;
+    kept = rows.examples.length;
     const batchSize = 32;
     await trainSft(
       { policy },
-      { train: examples },
+      { train: rows.examples },
       {
         stage: `headroom.${o.selector}.${it}`,
-        maxSteps: Math.max(1, Math.ceil((o.epochs * examples.length) / batchSize)),
+        maxSteps: o.steps || Math.max(1, Math.ceil((o.epochs * kept) / batchSize)),
         batchSize,
         lr: o.lr,
-        lrSchedule: 'constant',
-        warmupSteps: 0,
+        lrSchedule: o.schedule,
+        warmupSteps: o.schedule === 'constant' ? 0 : 20,
         evalEvery: 0,
         checkpointEvery: 0,
       },
@@ -234,6 +251,9 @@ async function main(): Promise<void> {
   const group = num(3, 8);
   const selectors = (process.argv[8] ?? 'oracle,rpit').split(',') as ExpertIteration['selector'][];
   const parts = (process.argv[10] ?? 'A,B').split(',');
+  const schedule = (process.argv[12] ?? 'constant') as ExpertIteration['schedule'];
+  if (!['constant', 'cosine'].includes(schedule))
+    throw new Error(`schedule: expected 'constant' or 'cosine', got '${schedule}'`);
   const c = load(num(2, 2));
   const { settings, improve } = c;
   console.log(
@@ -263,6 +283,8 @@ async function main(): Promise<void> {
         lr: num(6, 1e-4),
         epochs: num(7, 2),
         iterations: num(9, 1),
+        steps: num(11, 0),
+        schedule,
       };
       const { policy, kept, train, refs } = await expertIteration(c, o);
       const after = judged(policy, selector);
@@ -275,12 +297,13 @@ async function main(): Promise<void> {
         rng: runtime.rng(`headroom.cmp.${selector}`),
       });
       console.log(
-        `B ${selector} best of ${group} at T=${o.rolloutT}, ${o.iterations} iteration(s), ${kept}/${train.length} kept, lr ${o.lr} × ${o.epochs} epochs: judge ${m.mean.toFixed(3)} [${m.ci95[0].toFixed(3)}, ${m.ci95[1].toFixed(3)}]; vs M_PIT^SFT Δ ${pct(d.delta)} [${pct(d.ci95[0])}, ${pct(d.ci95[1])}]; ${((performance.now() - started) / 1000).toFixed(0)} s`,
+        `B ${selector} best of ${group} at T=${o.rolloutT}, ${o.iterations} iteration(s), ${kept}/${train.length} kept, lr ${o.lr} × ${o.steps ? `${o.steps} steps` : `${o.epochs} epochs`} (${o.schedule}): judge ${m.mean.toFixed(3)} [${m.ci95[0].toFixed(3)}, ${m.ci95[1].toFixed(3)}]; vs M_PIT^SFT Δ ${pct(d.delta)} [${pct(d.ci95[0])}, ${pct(d.ci95[1])}]; ${((performance.now() - started) / 1000).toFixed(0)} s`,
       );
       constraintRates(`B ${selector} valid`, c.xs, after.ys);
-      const n = Math.min(400, train.length);
-      fit(c, c.sft, 'B M_PIT^SFT on its distillation x', train.slice(0, n), refs.slice(0, n), 1);
-      fit(c, policy, `B ${selector} on its distillation x`, train.slice(0, n), refs.slice(0, n), 1);
+      const n = Math.min(400, refs.length); // 'yw' samples no references
+      const [px, pr] = [train.slice(0, n), refs.slice(0, n)];
+      if (n > 0) fit(c, c.sft, 'B M_PIT^SFT on its distillation x', px, pr, 1);
+      if (n > 0) fit(c, policy, `B ${selector} on its distillation x`, px, pr, 1);
       policy.dispose();
     }
   }
