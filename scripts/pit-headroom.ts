@@ -226,6 +226,10 @@ async function expertIteration(c: Context, o: ExpertIteration) {
     const rows = distillationRows(c, policy, o, train, it);
     refs = rows.refs;
     kept = rows.examples.length;
+    if (kept === 0) {
+      console.log(`B ${o.selector}: iteration ${it} kept no rows; the policy is left as it was`);
+      break;
+    }
     const batchSize = 32;
     await trainSft(
       { policy },
