@@ -20,7 +20,7 @@ import { improveOnce, respond } from '../src/pit/generate';
 import { loadPolicy, readSplits, readTokenizer } from '../src/pit/stages';
 import { runtime } from '../src/runtime';
 import { sftExamples, trainSft } from '../src/train/sft';
-import { cachedStages } from './cached-stages';
+import { cachedStages, configOverrides } from './cached-stages';
 
 /** Pass rate of each constraint over (x, y) rows, as one line. */
 const constraintLine = (xs: readonly string[], ys: readonly string[]) =>
@@ -31,7 +31,7 @@ const constraintLine = (xs: readonly string[], ys: readonly string[]) =>
 async function main(): Promise<void> {
   await runtime.ready();
   const settings = notebookSettings();
-  const config = resolvePipelineConfig(settings.profile);
+  const config = resolvePipelineConfig(settings.profile, configOverrides());
   const arg = (i: number) => (process.argv[i] === undefined ? undefined : Number(process.argv[i]));
   const size = {
     ...config.model,

@@ -33,7 +33,7 @@ import { runtime } from '../src/runtime';
 import { policyPrompt, responseIds } from '../src/train/batches';
 import { meanOf, stdOf } from '../src/train/loop';
 import { sftExamples, trainSft } from '../src/train/sft';
-import { cachedStages } from './cached-stages';
+import { cachedStages, configOverrides } from './cached-stages';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const repeat = <T>(xs: readonly T[], k: number): T[] =>
@@ -45,7 +45,7 @@ type Context = ReturnType<typeof load>;
 
 function load(draws: number) {
   const settings = notebookSettings();
-  const config = resolvePipelineConfig(settings.profile);
+  const config = resolvePipelineConfig(settings.profile, configOverrides());
   const dirs = cachedStages(settings, ['tokenizer', 'rm_rpit', 'rl_mp', 'sft_pit']);
   const tok = readTokenizer(dirs.tokenizer!);
   const splits = readSplits(dirs.tokenizer!);

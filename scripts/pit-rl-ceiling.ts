@@ -27,12 +27,12 @@ import { policyPrompt } from '../src/train/batches';
 import { meanOf, stdOf } from '../src/train/loop';
 import { type GapRewardFn, trainPitRl } from '../src/train/pit_rl';
 import { ValueModel } from '../src/train/ppo';
-import { cachedStages } from './cached-stages';
+import { cachedStages, configOverrides } from './cached-stages';
 
 async function main(): Promise<void> {
   await runtime.ready();
   const { profile, seed, cacheDir } = notebookSettings();
-  const config = resolvePipelineConfig(profile);
+  const config = resolvePipelineConfig(profile, configOverrides());
   const dirs = cachedStages({ profile, seed, cacheDir }, [
     'tokenizer',
     'rm_rpit',
