@@ -1,32 +1,7 @@
-/** Shared by the profile-* scripts: `tf.profile` kernel times summed per key and printed. */
-import type * as tf from '@tensorflow/tfjs';
+/** Shared by the profile-* scripts: prints `tf.profile` kernel times summed per key. */
+import type { KernelTally } from '../src/bench/profile';
 
-export type ProfiledKernel = Awaited<ReturnType<typeof tf.profile>>['kernels'][number];
-
-export interface KernelTally {
-  /** Kernel time over all kernels, ms. */
-  total: number;
-  /** Time and call count per key, most time first. */
-  rows: Array<[key: string, entry: { ms: number; n: number }]>;
-}
-
-/** Sums kernel time and counts calls per `keyOf(kernel)`; kernels without a time count as 0 ms. */
-export function tallyKernels(
-  kernels: readonly ProfiledKernel[],
-  keyOf: (k: ProfiledKernel) => string,
-): KernelTally {
-  const byKey = new Map<string, { ms: number; n: number }>();
-  for (const k of kernels) {
-    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    const key = keyOf(k);
-    const e = byKey.get(key) ?? { ms: 0, n: 0 };
-    e.ms += ms;
-    e.n += 1;
-    byKey.set(key, e);
-  }
-  const total = [...byKey.values()].reduce((a, b) => a + b.ms, 0);
-  return { total, rows: [...byKey].sort((a, b) => b[1].ms - a[1].ms) };
-}
+export { tallyKernels } from '../src/bench/profile';
 
 /** Prints the `top` keys with the most time: `   12.3 ms    40×  Name`. */
 export function printTally(tally: KernelTally, top: number, countWidth: number): void {

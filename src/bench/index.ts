@@ -47,7 +47,7 @@ export async function benchWorker(options: BenchWorkerOptions): Promise<BenchRow
     // The stages' LM step (the PyTorch stage baseline's shape): how much of it is matmul.
     const m = profileConfig('default').model;
     const { batch, tokens } = STAGE_BASELINE;
-    const shape = { ...m, vocabSize: 160, blockSize: tokens };
+    const shape = { ...m, blockSize: tokens };
     const floor = await matmulFloorBench('stage baseline: matmul floor', shape, batch);
     return [...(await stageBench(options.quick)), floor];
   }
@@ -190,7 +190,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     if (python) {
       const { batch, tokens } = STAGE_BASELINE;
       const m = profileConfig('default').model;
-      const shape = ['--vocab', '160', '--block', String(tokens), '--batch', String(batch)];
+      const shape = [
+        '--vocab',
+        String(m.vocabSize),
+        '--block',
+        String(tokens),
+        '--batch',
+        String(batch),
+      ];
       const size = [
         '--layers',
         String(m.nLayer),

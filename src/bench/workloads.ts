@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Gpt, type GptConfig, lmLoss, sample } from '../models';
 import { runtime } from '../runtime';
 import { AdamW } from '../train/optim';
+import { tallyKernels } from './profile';
 
 export interface BenchRow {
   workload: string;
@@ -120,14 +121,9 @@ export async function matmulFloorBench(
   const runs: { mm: number; total: number; n: number }[] = [];
   for (let i = 0; i < iters; i++) {
     const { kernels } = await tf.profile(step);
-    const time = (k: (typeof kernels)[number]) =>
-      typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    const mm = kernels.filter((k) => MATMUL_KERNELS.has(k.name));
-    runs.push({
-      mm: mm.reduce((a, k) => a + time(k), 0),
-      total: kernels.reduce((a, k) => a + time(k), 0),
-      n: mm.length,
-    });
+    const tally = tallyKernels(kernels, (k) => (MATMUL_KERNELS.has(k.name) ? 'matmul' : 'other'));
+    const mm = tally.rows.find(([key]) => key === 'matmul')?.[1] ?? { ms: 0, n: 0 };
+    runs.push({ mm: mm.ms, total: tally.total, n: mm.n });
   }
   const leaked = tf.memory().numTensors - base;
   dispose();
