@@ -15,15 +15,28 @@ import { type GptConfig, resolveGptConfig } from './config';
 /** Named trainable parameters; names follow GPT-2's checkpoint (h.0.attn.c_attn.weight, ...). */
 export type ParamMap = Map<string, tf.Variable>;
 
-/** Per-layer attention cache: keys and values of every token seen so far. */
+/** Per-layer attention cache: keys and values, [B*H, rows, D]. */
 export type LayerCache = {
-  k: tf.Tensor3D; // [B*H, S, D]
-  v: tf.Tensor3D; // [B*H, S, D]
+  k: tf.Tensor3D;
+  v: tf.Tensor3D;
 };
 
+/**
+ * Keys and values of every token seen so far, updated by each `forward` that is given it. When
+ * `inPlace`, every layer's tensors hold `capacity` rows allocated once, of which the first
+ * `length` are filled, and one-token steps write into them (`ops.decodeAttention`); otherwise the
+ * tensors hold exactly `length` rows and each step replaces them with longer copies.
+ */
+export interface KvCache {
+  layers: LayerCache[];
+  length: number;
+  capacity: number;
+  inPlace: boolean;
+}
+
 export interface ForwardOptions {
-  /** Cached keys/values from earlier calls (sampling); the new tokens come after them. */
-  cache?: LayerCache[];
+  /** Keys/values of earlier calls (sampling), extended in place; the new tokens come after them. */
+  cache?: KvCache;
   /**
    * 1 for real tokens, 0 for padding, over cache + new tokens: [B, S]. Padded keys are never
    * attended to. Needed for left-padded prompts; omit when rows have no padding before content.
@@ -36,8 +49,6 @@ export interface ForwardOptions {
 export interface ForwardResult {
   /** Final hidden states after ln_f: [B, T, C]. Value and reward heads read these. */
   hidden: tf.Tensor3D;
-  /** The cache extended with the new tokens (only when a cache was passed in). */
-  cache?: LayerCache[];
 }
 
 const NEG_INF = -1e9; // large finite negative: softmax gives exactly 0 without NaN from inf-inf
@@ -146,7 +157,10 @@ function attentionBias(T: number, S: number, keyMask?: tf.Tensor2D): tf.Tensor {
   return bias.add(pad);
 }
 
-/** Causal self-attention for one block. x: [B*T, C] → [B*T, C]. */
+/**
+ * Causal self-attention for one block. x: [B*T, C] → [B*T, C]. With a cache, returns the layer's
+ * replacement keys/values (`kv`) unless the step ran in place.
+ */
 function attention(
   params: ParamMap,
   layer: number,
@@ -154,22 +168,32 @@ function attention(
   x: tf.Tensor2D,
   B: number,
   T: number,
-  bias: tf.Tensor,
-  cache?: LayerCache,
-): { out: tf.Tensor2D; cache?: LayerCache } {
+  bias: tf.Tensor | undefined,
+  keyMask: tf.Tensor2D | undefined,
+  cache?: KvCache,
+): { out: tf.Tensor2D; kv?: LayerCache } {
   const p = (name: string) => params.get(`h.${layer}.attn.${name}`)!;
   const H = config.nHead;
   const C = config.nEmbd;
   const D = C / H;
   const qkv = linear(x, p('c_attn.weight'), p('c_attn.bias')); // [B*T, 3C]
+  const past = cache?.length ?? 0;
+  const old = cache?.layers[layer];
+  if (!bias) {
+    // One new token per row, cache in place: one kernel writes its k, v and attends.
+    const mask = keyMask ?? tf.ones([B, past + 1]);
+    const y = ops.decodeAttention(qkv, old!.k, old!.v, mask as tf.Tensor2D, H, past);
+    return { out: linear(y, p('c_proj.weight'), p('c_proj.bias')) };
+  }
   const heads = qkv.reshape([B, T, 3, H, D]).transpose([2, 0, 3, 1, 4]); // [3, B, H, T, D]
   // Three contiguous row slices: measured 0.2 ms, against 31 ms for tf.split's SplitV on wasm.
   const flat = heads.reshape([3, B * H * T * D]);
   const [q, kNew, vNew] = [0, 1, 2].map(
     (i) => flat.slice([i, 0], [1, B * H * T * D]).reshape([B * H, T, D]) as tf.Tensor3D,
   );
-  const k = cache ? tf.concat([cache.k, kNew!], 1) : kNew!; // [B*H, S, D]
-  const v = cache ? tf.concat([cache.v, vNew!], 1) : vNew!;
+  const filled = (t: tf.Tensor3D) => t.slice([0, 0, 0], [B * H, past, D]);
+  const k = old && past > 0 ? tf.concat([filled(old.k), kNew!], 1) : kNew!; // [B*H, S, D]
+  const v = old && past > 0 ? tf.concat([filled(old.v), vNew!], 1) : vNew!;
   const S = k.shape[1];
   const scores = tf.matMul(q!, k, false, true).mul(1 / Math.sqrt(D)); // [B*H, T, S]
   const masked = scores.reshape([B, H, T, S]).add(bias);
@@ -180,7 +204,16 @@ function attention(
     .transpose([0, 2, 1, 3])
     .reshape([B * T, C]);
   const out = linear(merged as tf.Tensor2D, p('c_proj.weight'), p('c_proj.bias'));
-  return { out, cache: cache ? { k, v } : undefined };
+  if (!cache) return { out };
+  if (!cache.inPlace) return { out, kv: { k, v } };
+  // Rows past S stay zero until in-place steps fill them.
+  const grow = (t: tf.Tensor3D) =>
+    t.pad([
+      [0, 0],
+      [0, cache.capacity - S],
+      [0, 0],
+    ]) as tf.Tensor3D;
+  return { out, kv: { k: grow(k), v: grow(v) } };
 }
 
 function mlp(params: ParamMap, layer: number, x: tf.Tensor2D): tf.Tensor2D {
@@ -219,11 +252,15 @@ export class Gpt {
   forward(ids: tf.Tensor2D, options: ForwardOptions = {}): ForwardResult {
     const [B, T] = ids.shape;
     const { nLayer, nEmbd: C, blockSize } = this.config;
-    const past = options.cache?.[0]?.k.shape[1] ?? 0;
-    if (past + T > blockSize) {
-      throw new Error(`Sequence length ${past + T} exceeds blockSize ${blockSize}`);
+    const cache = options.cache;
+    const past = cache?.length ?? 0;
+    if (past + T > Math.min(blockSize, cache?.capacity ?? blockSize)) {
+      throw new Error(
+        `Sequence length ${past + T} exceeds ${cache ? `the cache's capacity ${cache.capacity} or ` : ''}blockSize ${blockSize}`,
+      );
     }
-    const cacheOut: LayerCache[] = [];
+    const inPlaceStep = cache?.inPlace === true && T === 1 && past > 0;
+    const replaced: LayerCache[] = [];
     const hidden = tf.tidy(() => {
       const tok = tf.gather(this.params.get('wte')!, ids.reshape([B * T])); // [B*T, C]
       // Default positions broadcast [T, C] over the batch (not tf.tile: its gradient is one
@@ -235,7 +272,7 @@ export class Gpt {
         .reshape([B, T, C])
         .add(pos)
         .reshape([B * T, C]) as tf.Tensor2D;
-      const bias = attentionBias(T, past + T, options.keyMask);
+      const bias = inPlaceStep ? undefined : attentionBias(T, past + T, options.keyMask);
       for (let l = 0; l < nLayer; l++) {
         const p = (name: string) => this.params.get(`h.${l}.${name}`)!;
         const a = attention(
@@ -246,20 +283,24 @@ export class Gpt {
           B,
           T,
           bias,
-          options.cache?.[l],
+          options.keyMask,
+          cache,
         );
-        if (a.cache) {
-          tf.keep(a.cache.k);
-          tf.keep(a.cache.v);
-          cacheOut.push(a.cache);
-        }
+        if (a.kv) replaced.push({ k: tf.keep(a.kv.k), v: tf.keep(a.kv.v) });
         x = x.add(a.out);
         x = x.add(mlp(this.params, l, layerNorm(x, p('ln_2.weight'), p('ln_2.bias'))));
       }
       const h = layerNorm(x, this.params.get('ln_f.weight')!, this.params.get('ln_f.bias')!);
       return h.reshape([B, T, C]) as tf.Tensor3D;
     });
-    return options.cache ? { hidden, cache: cacheOut } : { hidden };
+    if (cache) {
+      if (replaced.length > 0) {
+        disposeCache(cache);
+        cache.layers = replaced;
+      }
+      cache.length = past + T;
+    }
+    return { hidden };
   }
 
   /** Next-token logits from hidden states, through the tied unembedding: [..., C] → [..., V]. */
@@ -272,13 +313,17 @@ export class Gpt {
     });
   }
 
-  /** An empty cache for `batch` sequences (sampling starts from it). */
-  emptyCache(batch: number): LayerCache[] {
+  /**
+   * An empty cache for `batch` sequences of up to `capacity` tokens (sampling starts from it). It
+   * is updated in place where the backend has the decode kernel and fused ops are on.
+   */
+  emptyCache(batch: number, capacity = this.config.blockSize): KvCache {
     const D = this.config.nEmbd / this.config.nHead;
-    return Array.from({ length: this.config.nLayer }, () => ({
+    const layers = Array.from({ length: this.config.nLayer }, () => ({
       k: tf.zeros([batch * this.config.nHead, 0, D]) as tf.Tensor3D,
       v: tf.zeros([batch * this.config.nHead, 0, D]) as tf.Tensor3D,
     }));
+    return { layers, length: 0, capacity, inPlace: ops.decodeAttentionInPlace() };
   }
 
   dispose(): void {
@@ -286,9 +331,28 @@ export class Gpt {
   }
 }
 
+/**
+ * Keeps only the batch rows `keep` (ascending indices into the current batch) of every layer's
+ * keys and values, in place: the cache then serves a batch of `keep.length` sequences.
+ */
+export function compactCache(cache: KvCache, keep: number[], nHead: number): void {
+  const layers = tf.tidy(() => {
+    const index = tf.tensor1d(
+      Int32Array.from(keep.flatMap((b) => Array.from({ length: nHead }, (_, h) => b * nHead + h))),
+      'int32',
+    );
+    return cache.layers.map(({ k, v }) => ({
+      k: tf.keep(tf.gather(k, index)),
+      v: tf.keep(tf.gather(v, index)),
+    }));
+  });
+  disposeCache(cache);
+  cache.layers = layers;
+}
+
 /** Frees every tensor of a cache. */
-export function disposeCache(cache: LayerCache[]): void {
-  for (const layer of cache) {
+export function disposeCache(cache: KvCache): void {
+  for (const layer of cache.layers) {
     layer.k.dispose();
     layer.v.dispose();
   }

@@ -2,9 +2,11 @@
 export { loadGpt, paramsToTensors, saveGpt } from './checkpoint';
 export { DEFAULT_GPT_CONFIG, type GptConfig, resolveGptConfig } from './config';
 export {
+  compactCache,
   disposeCache,
   type ForwardOptions,
   Gpt,
+  type KvCache,
   type LayerCache,
   type ParamMap,
   paramShapes,

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type Rng, runtime } from '../runtime';
-import { disposeCache, type Gpt, type LayerCache } from './gpt';
+import { compactCache, disposeCache, type Gpt } from './gpt';
 
 export interface SampleOptions {
   /** Tokens to generate at most per row. @defaultValue 32 */
@@ -124,48 +124,63 @@ export function sample(model: Gpt, prompts: number[][], options: SampleOptions =
 
   const tokens: number[][] = prompts.map(() => []);
   const finished = prompts.map(() => false);
-  let cache: LayerCache[] = model.emptyCache(B);
+  const cache = model.emptyCache(B, total);
+  // The rows still in the batch, by index into `prompts`, ascending: finished rows are dropped
+  // from the batch and its cache once a quarter of it has finished (`compactCache`), so short
+  // answers stop paying for long ones. Rows draw from `rng` in index order either way.
+  let rows = prompts.map((_, b) => b);
   let step = { ids, positions, width: P };
   // Step t feeds `step.width` columns (the whole prompt at t = 0, then the previous token) and
   // samples the token of column P + t.
   for (let t = 0; P + t < total; t++) {
     const column = P + t;
-    const { logits, next } = tf.tidy(() => {
-      const mask = tf.tensor2d(sliceColumns(keyMask, B, total, column), [B, column]);
-      const out = model.forward(tf.tensor2d(step.ids, [B, step.width], 'int32'), {
+    const n = rows.length;
+    const logits = tf.tidy(() => {
+      const mask = tf.tensor2d(maskColumns(keyMask, rows, total, column), [n, column]);
+      const out = model.forward(tf.tensor2d(step.ids, [n, step.width], 'int32'), {
         cache,
         keyMask: mask,
-        positions: tf.tensor2d(step.positions, [B, step.width], 'int32'),
+        positions: tf.tensor2d(step.positions, [n, step.width], 'int32'),
       });
-      const last = out.hidden.slice([0, step.width - 1, 0], [B, 1, model.config.nEmbd]);
-      return { logits: model.logits(last).reshape([B, model.config.vocabSize]), next: out.cache! };
+      const last = out.hidden.slice([0, step.width - 1, 0], [n, 1, model.config.nEmbd]);
+      return model.logits(last).reshape([n, model.config.vocabSize]);
     });
-    disposeCache(cache);
-    cache = next;
     const data = logits.dataSync() as Float32Array;
     logits.dispose();
     const V = model.config.vocabSize;
-    const newIds = new Int32Array(B).fill(padId); // finished rows feed padding, masked out
-    const newPos = new Int32Array(B);
-    for (let b = 0; b < B; b++) {
-      if (finished[b]) continue;
-      const tok = sampleToken(data.subarray(b * V, (b + 1) * V), pick, rng);
-      newPos[b] = prompts[b]!.length + tokens[b]!.length;
+    const newIds = new Int32Array(n).fill(padId); // finished rows feed padding, masked out
+    const newPos = new Int32Array(n);
+    rows.forEach((b, i) => {
+      if (finished[b]) return;
+      const tok = sampleToken(data.subarray(i * V, (i + 1) * V), pick, rng);
+      newPos[i] = prompts[b]!.length + tokens[b]!.length;
       tokens[b]!.push(tok);
-      newIds[b] = tok;
+      newIds[i] = tok;
       keyMask[b * total + column] = 1;
       if (tok === options.eosId) finished[b] = true;
-    }
+    });
     if (finished.every(Boolean)) break;
     step = { ids: newIds, positions: newPos, width: 1 };
+    const live = rows.flatMap((b, i) => (finished[b] ? [] : [i]));
+    if (live.length <= 0.75 * n) {
+      compactCache(cache, live, model.config.nHead);
+      rows = live.map((i) => rows[i]!);
+      step = { ids: pick32(newIds, live), positions: pick32(newPos, live), width: 1 };
+    }
   }
   disposeCache(cache);
   return { tokens, finished };
 }
 
-/** The first `cols` columns of a row-major [rows, stride] matrix. */
-function sliceColumns(m: Float32Array, rows: number, stride: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) out.set(m.subarray(r * stride, r * stride + cols), r * cols);
+/** Columns 0..cols-1 of the listed rows of a row-major [*, stride] matrix. */
+function maskColumns(m: Float32Array, rows: number[], stride: number, cols: number): Float32Array {
+  const out = new Float32Array(rows.length * cols);
+  rows.forEach((r, i) => {
+    out.set(m.subarray(r * stride, r * stride + cols), i * cols);
+  });
   return out;
+}
+
+function pick32(values: Int32Array, at: number[]): Int32Array {
+  return Int32Array.from(at, (i) => values[i]!);
 }

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  disposeCache,
   Gpt,
   lmLoss,
   maskedCrossEntropy,
@@ -11,6 +12,7 @@ import {
   sampleToken,
 } from '../../src/models';
 import { Rng, runtime } from '../../src/runtime';
+import { setFusedOpsEnabled } from '../../src/runtime/ops';
 import { AdamW } from '../../src/train/optim';
 
 const TINY = { vocabSize: 40, blockSize: 24, nLayer: 2, nHead: 2, nEmbd: 16 };
@@ -100,26 +102,70 @@ function greedyNoCache(
   return { tokens: seq.slice(prompt.length), logits };
 }
 
-test('KV-cache sampling matches full recomputation, with left-padded prompts of mixed lengths', () => {
-  const model = new Gpt(TINY);
-  const prompts = [[5], [7, 8, 9, 10, 11], [12, 13, 3]];
-  const before = tf.memory().numTensors;
-  const cached = sample(model, prompts, { maxNewTokens: 8, temperature: 0 });
-  assert.is(tf.memory().numTensors, before, 'sampling leaks no tensors');
-  prompts.forEach((p, b) => {
-    const ref = greedyNoCache(model, p, 8);
-    assert.equal(cached.tokens[b], ref.tokens, `row ${b}`);
+for (const inPlace of [true, false]) {
+  test(`KV-cache sampling matches full recomputation, mixed-length left-padded prompts (${inPlace ? 'in-place decode kernel' : 'composite cache'})`, () => {
+    setFusedOpsEnabled(inPlace);
+    try {
+      const model = new Gpt(TINY);
+      assert.is(model.emptyCache(1).inPlace, inPlace, 'cache mode follows the fused-ops switch');
+      const prompts = [[5], [7, 8, 9, 10, 11], [12, 13, 3]];
+      const before = tf.memory().numTensors;
+      const cached = sample(model, prompts, { maxNewTokens: 8, temperature: 0 });
+      assert.is(tf.memory().numTensors, before, 'sampling leaks no tensors');
+      prompts.forEach((p, b) => {
+        const ref = greedyNoCache(model, p, 8);
+        assert.equal(cached.tokens[b], ref.tokens, `row ${b}`);
+      });
+      // Logit-level equivalence: two incremental steps against the full forward.
+      const full = greedyNoCache(model, [7, 8, 9], 3);
+      const cache = model.emptyCache(1, 6);
+      model.forward(ids2d([[7, 8, 9]]), { cache }).hidden.dispose();
+      for (let t = 0; t < 2; t++) {
+        const step = model.forward(ids2d([[full.tokens[t]!]]), { cache });
+        const inc = (model.logits(step.hidden).arraySync() as number[][][])[0]![0]!;
+        step.hidden.dispose();
+        assert.ok(
+          maxAbsDiff(inc, full.logits[t + 1]!) < 1e-4,
+          `step ${t}: cache logits differ by ${maxAbsDiff(inc, full.logits[t + 1]!)}`,
+        );
+      }
+      assert.is(cache.length, 5);
+      assert.throws(
+        () => model.forward(ids2d([[1, 2]]), { cache }),
+        /Sequence length 7 exceeds the cache's capacity 6/,
+      );
+      disposeCache(cache);
+      model.dispose();
+    } finally {
+      setFusedOpsEnabled(true);
+    }
   });
-  // Logit-level equivalence: one incremental step against the full forward.
-  const full = greedyNoCache(model, [7, 8, 9], 2);
-  const cache = model.emptyCache(1);
-  const pre = model.forward(ids2d([[7, 8, 9]]), { cache });
-  const step = model.forward(ids2d([[full.tokens[0]!]]), { cache: pre.cache });
-  const inc = (model.logits(step.hidden).arraySync() as number[][][])[0]![0]!;
-  assert.ok(
-    maxAbsDiff(inc, full.logits[1]!) < 1e-4,
-    `cache logits differ by ${maxAbsDiff(inc, full.logits[1]!)}`,
-  );
+}
+
+test('finished rows leave the batch: greedy samples with EOS match each row sampled alone', () => {
+  const model = new Gpt(TINY);
+  const prompts = Array.from({ length: 8 }, (_, b) => [1 + b, 2 + ((3 * b) % 7), 30 - b]);
+  const free = prompts.map((p) => greedyNoCache(model, p, 10).tokens);
+  // An EOS that ends between a quarter and all but one of the rows within 4 tokens, so the batch
+  // shrinks at least once.
+  const endsEarly = (tok: number) => free.filter((row) => row.slice(0, 4).includes(tok)).length;
+  const eos = [...new Set(free.flat())].find((tok) => endsEarly(tok) >= 2 && endsEarly(tok) < 8);
+  assert.ok(eos !== undefined, 'some token ends part of the batch early');
+  const widths: number[] = [];
+  const forward = model.forward.bind(model);
+  model.forward = (ids, options) => {
+    widths.push(ids.shape[0]);
+    return forward(ids, options);
+  };
+  const before = tf.memory().numTensors;
+  const batched = sample(model, prompts, { maxNewTokens: 10, temperature: 0, eosId: eos });
+  assert.is(tf.memory().numTensors, before, 'no tensors leaked');
+  assert.ok(Math.min(...widths) < prompts.length, `batch shrank: widths ${widths}`);
+  free.forEach((row, b) => {
+    const end = row.indexOf(eos!);
+    assert.equal(batched.tokens[b], end < 0 ? row : row.slice(0, end + 1), `row ${b}`);
+    assert.is(batched.finished[b], end >= 0, `row ${b} finished`);
+  });
   model.dispose();
 });
 
