@@ -23,12 +23,21 @@ export interface ImproveOptions {
   /** Gap rule threshold on R_PIT(x, y_{t+1}, y_t). @defaultValue 0 */
   gapThreshold: number;
   rng: Rng;
+  /**
+   * Also score R_PIT's gap for rows the gap rule has already stopped, to inspect every step; by
+   * default those rows are skipped (their gaps are NaN), since the rule never reads them and
+   * two R_PIT passes per row and step are most of the inference cost. @defaultValue false
+   */
+  scoreStoppedRows?: boolean;
 }
 
 export interface ImproveTrace {
   /** ys[t][row]: the fixed-rule trajectory, t = 0..T (ys[0] = y_0). */
   ys: string[][];
-  /** gaps[t][row] = R_PIT(x, ys[t+1], ys[t]), t = 0..T-1. */
+  /**
+   * gaps[t][row] = R_PIT(x, ys[t+1], ys[t]), t = 0..T-1; NaN (null in JSON) after the row's
+   * gap-rule stop unless `scoreStoppedRows`. gaps[0] is always complete.
+   */
   gaps: number[][];
   /** Gap rule: the iteration each row stopped at (T when it never stopped). */
   stoppedAt: number[];
@@ -46,11 +55,20 @@ export function selfImprove(
 ): ImproveTrace {
   const ys: string[][] = [y0.slice()];
   const gaps: number[][] = [];
+  const going = xs.map(() => true); // rows the gap rule has not stopped yet
   for (let t = 0; t < options.iterations; t++) {
     const prev = ys[t]!;
     const next = improveOnce(improver, tok, xs, prev, options);
     ys.push(next);
-    gaps.push(Array.from(scoreGap(gapModel, tok, xs, next, prev)));
+    const rows = xs.flatMap((_, row) => (going[row] || options.scoreStoppedRows ? [row] : []));
+    const pick = (v: readonly string[]) => rows.map((row) => v[row]!);
+    const scored = scoreGap(gapModel, tok, pick(xs), pick(next), pick(prev));
+    const gap = xs.map(() => Number.NaN);
+    rows.forEach((row, i) => {
+      gap[row] = scored[i]!;
+      if (scored[i]! <= options.gapThreshold) going[row] = false;
+    });
+    gaps.push(gap);
   }
   const stoppedAt = xs.map((_, row) => {
     const t = gaps.findIndex((g) => g[row]! <= options.gapThreshold);
