@@ -41,13 +41,13 @@ test('the gap rule scores only rows still going, with the same trajectories, gap
   assert.equal(lean.gapFinal, full.gapFinal, 'same final responses');
   const stoppedEarly = full.stoppedAt.filter((t) => t < 2).length;
   assert.ok(stoppedEarly > 0 && stoppedEarly < xs.length, `some rows stop early (${stoppedEarly})`);
-  lean.gaps.forEach((gaps, t) =>
-    gaps.forEach((g, row) => {
+  for (const [t, gaps] of lean.gaps.entries()) {
+    for (const [row, g] of gaps.entries()) {
       const going = t <= full.stoppedAt[row]!;
       if (going) assert.ok(Math.abs(g - full.gaps[t]![row]!) < 1e-6, `t ${t} row ${row}: ${g}`);
       else assert.ok(Number.isNaN(g), `t ${t} row ${row}: skipped after its stop, got ${g}`);
-    }),
-  );
+    }
+  }
   assert.ok(full.gaps.flat().every(Number.isFinite), 'scoreStoppedRows scores every row');
   improver.dispose();
   rpit.dispose();
