@@ -109,19 +109,7 @@ export function sample(model: Gpt, prompts: number[][], options: SampleOptions =
     );
   }
 
-  // Left-pad: row b's real tokens occupy columns P-len..P-1.
-  const ids = new Int32Array(B * P).fill(padId);
-  const positions = new Int32Array(B * P);
-  const keyMask = new Float32Array(B * total); // grows column by column as tokens are added
-  prompts.forEach((p, b) => {
-    const offset = P - p.length;
-    p.forEach((tok, i) => {
-      ids[b * P + offset + i] = tok;
-      positions[b * P + offset + i] = i;
-      keyMask[b * total + offset + i] = 1;
-    });
-  });
-
+  const { ids, positions, keyMask } = leftPad(prompts, P, total, padId);
   const tokens: number[][] = prompts.map(() => []);
   const finished = prompts.map(() => false);
   const cache = model.emptyCache(B, total);
@@ -170,6 +158,26 @@ export function sample(model: Gpt, prompts: number[][], options: SampleOptions =
   }
   disposeCache(cache);
   return { tokens, finished };
+}
+
+/**
+ * Prompts left-padded to width P, so row b's real tokens occupy columns P-len..P-1: ids and
+ * positions [B, P], and the key mask [B, total] that grows column by column as tokens are added.
+ */
+function leftPad(prompts: number[][], P: number, total: number, padId: number) {
+  const B = prompts.length;
+  const ids = new Int32Array(B * P).fill(padId);
+  const positions = new Int32Array(B * P);
+  const keyMask = new Float32Array(B * total);
+  prompts.forEach((p, b) => {
+    const offset = P - p.length;
+    p.forEach((tok, i) => {
+      ids[b * P + offset + i] = tok;
+      positions[b * P + offset + i] = i;
+      keyMask[b * total + offset + i] = 1;
+    });
+  });
+  return { ids, positions, keyMask };
 }
 
 /** Columns 0..cols-1 of the listed rows of a row-major [*, stride] matrix. */
