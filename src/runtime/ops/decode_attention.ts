@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { offsetOf, sizeOf, type WasmBackend } from '../kernels/wasm';
 import { WASM_BASE64 } from './decode_attention_wasm';
-import { fusedOnActiveBackend } from './fused';
+import { type CpuBackend, fusedOnActiveBackend, type KernelCall } from './fused';
 
 export const DECODE_ATTENTION = 'PitlabDecodeAttention';
 
@@ -135,45 +135,42 @@ function moduleFor(backend: WasmBackend): DecodeModule {
   return mod;
 }
 
-function wasmKernel(call: {
-  inputs: Record<string, tf.TensorInfo>;
-  backend: unknown;
-  attrs: object;
-}) {
-  const backend = call.backend as WasmBackend;
+/** A kernel call's inputs, attributes and checked dimensions. */
+function unpack(call: KernelCall) {
   const attrs = call.attrs as DecodeAttrs;
   const dims = dimsOf(call.inputs, attrs);
-  const { B, H, D, C, cap, S } = dims;
   const { qkv, k, v, mask } = call.inputs as Record<string, tf.TensorInfo>;
+  return { attrs, dims, tensors: [qkv!, k!, v!, mask!] };
+}
+
+function wasmKernel(call: KernelCall) {
+  const backend = call.backend as WasmBackend;
+  const { attrs, dims, tensors } = unpack(call);
+  const { B, H, D, C, cap, S } = dims;
   const out = backend.makeOutput([B, C], 'float32');
   const Sp = Math.ceil(S / 4) * 4; // score rows padded to whole vectors
   const scores = backend.makeOutput([B * H, Sp], 'float32');
   // Byte offsets stay valid when the heap grows; typed views would not.
-  const at = (t: tf.TensorInfo) => offsetOf(backend, t);
+  const [qkv, k, v, mask] = tensors.map((t) => offsetOf(backend, t)) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const at = offsetOf(backend, scores);
   const mod = moduleFor(backend);
-  mod.append(at(qkv!), at(k!), at(v!), B, H, D, cap, attrs.position);
-  mod.scores(at(qkv!), at(k!), at(mask!), at(scores), B, H, D, cap, S, Sp, 1 / Math.sqrt(D));
-  mod.softmax(at(scores), B * H, Sp);
-  mod.weighted(at(scores), at(v!), at(out), B, H, D, cap, S, Sp);
+  mod.append(qkv, k, v, B, H, D, cap, attrs.position);
+  mod.scores(qkv, k, mask, at, B, H, D, cap, S, Sp, 1 / Math.sqrt(D));
+  mod.softmax(at, B * H, Sp);
+  mod.weighted(at, v, offsetOf(backend, out), B, H, D, cap, S, Sp);
   backend.disposeData(scores.dataId);
   return out;
 }
 
-interface CpuBackend {
-  data: { get(dataId: object): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
-}
-
-function cpuKernel(call: {
-  inputs: Record<string, tf.TensorInfo>;
-  backend: unknown;
-  attrs: object;
-}) {
+function cpuKernel(call: KernelCall) {
   const backend = call.backend as CpuBackend;
-  const attrs = call.attrs as DecodeAttrs;
-  const dims = dimsOf(call.inputs, attrs);
-  const { qkv, k, v, mask } = call.inputs as Record<string, tf.TensorInfo>;
-  const arrays = [qkv, k, v, mask].map((t) => backend.data.get(t!.dataId).values as Float32Array);
+  const { attrs, dims, tensors } = unpack(call);
+  const arrays = tensors.map((t) => backend.data.get(t.dataId).values as Float32Array);
   const out = new Float32Array(sizeOf([dims.B, dims.C]));
   decodeStepJs(arrays, out, dims, attrs.position);
   return backend.makeTensorInfo([dims.B, dims.C], 'float32', out);

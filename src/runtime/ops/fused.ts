@@ -27,12 +27,14 @@ export interface FusedKernelSpec<A extends object> {
   compute(inputs: Float32Array[], outputs: Float32Array[], shapes: number[][], attrs: A): void;
 }
 
-interface CpuBackend {
+/** The slice of the tfjs `cpu` backend a fused kernel uses. */
+export interface CpuBackend {
   data: { get(dataId: object): { values?: unknown } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
 }
 
-interface KernelCall {
+/** What tfjs passes a kernel function. */
+export interface KernelCall {
   inputs: Record<string, tf.TensorInfo | undefined>;
   backend: unknown;
   attrs: object;
