@@ -2,14 +2,14 @@
  * Text-level generation and scoring on top of the models: responses from a policy (M_P, M_PIT,
  * the Self-Refine model), R_P and R_PIT scores of text, all in fixed-size batches.
  */
-import * as tf from '@tensorflow/tfjs';
 import { SPECIAL_IDS, type Tokenizer } from '../data';
 import { type Gpt, sample } from '../models';
 import type { RewardModel } from '../models/reward';
 import type { Rng } from '../runtime';
-import { padRight, policyPrompt, rpInput, rpitInput } from '../train/batches';
+import { policyPrompt, rpInput, rpitInput } from '../train/batches';
 import type { GapRewardFn } from '../train/pit_rl';
 import type { RewardFn } from '../train/ppo';
+import { scoreRows } from '../train/reward';
 
 export interface GenerateOptions {
   temperature: number;
@@ -80,20 +80,8 @@ export function improveOnce(
   );
 }
 
-/** Scores token rows with a reward model (normalised), in batches; rows are right-padded. */
-function scoreRows(rm: RewardModel, rows: number[][], batchSize = 128): Float32Array {
-  const out = new Float32Array(rows.length);
-  for (let i = 0; i < rows.length; i += batchSize) {
-    const p = padRight(rows.slice(i, i + batchSize), rm.trunk.config.blockSize);
-    const scores = tf.tidy(() => {
-      const ids = tf.tensor2d(p.ids, [p.B, p.T], 'int32');
-      return rm.scores(ids, p.lastIndex);
-    });
-    out.set(scores.dataSync(), i);
-    scores.dispose();
-  }
-  return out;
-}
+/** Batch size of the scoring passes below (no gradient, so larger than training's). */
+const SCORE_BATCH = 128;
 
 /** R_P(x, y) for each row. */
 export function scoreRp(
@@ -105,6 +93,7 @@ export function scoreRp(
   return scoreRows(
     rm,
     xs.map((x, i) => rpInput(tok, x, ys[i]!)),
+    SCORE_BATCH,
   );
 }
 
@@ -122,6 +111,7 @@ export function rawGapScores(
   return scoreRows(
     rm,
     xs.map((x, i) => rpitInput(tok, x, ys[i]!, refs[i]!)),
+    SCORE_BATCH,
   );
 }
 

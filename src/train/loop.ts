@@ -53,17 +53,58 @@ export function epochOrder(rng: Rng, epoch: number, n: number): number[] {
   return rng.fork(`epoch/${epoch}`).shuffle(Array.from({ length: n }, (_, i) => i));
 }
 
-/** Batches of step `step` (0-based) for `batchSize` over `n` examples; epochs drop no example. */
+/** How `batchAt` groups rows of similar length; see there. */
+export interface LengthGrouping {
+  /** Length of each example (the padded dimension it adds to its batch). */
+  lengths: ArrayLike<number>;
+  /** Batches per length-sorted group (0 = no grouping). */
+  groupBatches: number;
+}
+
+/**
+ * Batches of step `step` (0-based) for `batchSize` over `n` examples; epochs drop no example.
+ *
+ * With `grouping`, each run of `groupBatches` batches of the epoch's shuffle is sorted by length
+ * before it is cut into batches, and the epoch's batches are then shuffled (the Hugging Face
+ * Trainer's `group_by_length` megabatches). Rows of one batch then have similar lengths, so
+ * right-padding wastes little compute, while every example still comes once per epoch in an order
+ * that is a function of (seed, epoch).
+ */
 export function batchAt(
   rng: Rng,
   step: number,
   n: number,
   batchSize: number,
+  grouping?: LengthGrouping,
 ): { epoch: number; rows: number[] } {
   const perEpoch = Math.ceil(n / batchSize);
   const epoch = Math.floor(step / perEpoch);
   const k = step % perEpoch;
-  return { epoch, rows: epochOrder(rng, epoch, n).slice(k * batchSize, (k + 1) * batchSize) };
+  const order = epochOrder(rng, epoch, n);
+  if (!grouping || grouping.groupBatches <= 0) {
+    return { epoch, rows: order.slice(k * batchSize, (k + 1) * batchSize) };
+  }
+  return { epoch, rows: lengthGroupedBatches(rng, epoch, order, batchSize, grouping)[k]! };
+}
+
+function lengthGroupedBatches(
+  rng: Rng,
+  epoch: number,
+  order: number[],
+  batchSize: number,
+  { lengths, groupBatches }: LengthGrouping,
+): number[][] {
+  if (lengths.length !== order.length) {
+    throw new Error(`batchAt: ${lengths.length} lengths for ${order.length} examples`);
+  }
+  const group = groupBatches * batchSize;
+  const batches: number[][] = [];
+  for (let start = 0; start < order.length; start += group) {
+    // longest first; ties keep the shuffled order (Array.prototype.sort is stable)
+    const rows = order.slice(start, start + group).sort((a, b) => lengths[b]! - lengths[a]!);
+    for (let i = 0; i < rows.length; i += batchSize) batches.push(rows.slice(i, i + batchSize));
+  }
+  return rng.fork(`epoch/${epoch}/batches`).shuffle(batches);
 }
 
 export interface StepResult<K extends string> {

@@ -1,5 +1,6 @@
 /** AdamW with global-norm gradient clipping, and a state that checkpoints exactly. */
 import * as tf from '@tensorflow/tfjs';
+import { ops } from '../runtime';
 
 export interface AdamWConfig {
   /** Step size. @defaultValue 3e-4 */
@@ -68,20 +69,26 @@ export class AdamW {
       throw new Error(`AdamW: non-finite gradient norm (${gradNorm}) at step ${this.step}`);
     }
     const clip = maxGradNorm > 0 && gradNorm > maxGradNorm ? maxGradNorm / (gradNorm + 1e-6) : 1;
-    const bc1 = 1 - beta1 ** this.step;
-    const bc2 = 1 - beta2 ** this.step;
-    tf.tidy(() => {
-      for (const [i, x] of this.vars.entries()) {
-        const g = clip === 1 ? grads[i]! : grads[i]!.mul(clip);
-        const m = this.m[i]!.mul(beta1).add(g.mul(1 - beta1));
-        const v = this.v[i]!.mul(beta2).add(g.square().mul(1 - beta2));
-        this.m[i]!.assign(m);
-        this.v[i]!.assign(v);
-        let update = m.div(bc1).div(v.div(bc2).sqrt().add(eps));
-        if (weightDecay > 0 && x.rank >= 2) update = update.add(x.mul(weightDecay));
-        x.assign(x.sub(update.mul(lr)));
-      }
-    });
+    const shared = {
+      lr,
+      beta1,
+      beta2,
+      biasCorrection1: 1 - beta1 ** this.step,
+      biasCorrection2: 1 - beta2 ** this.step,
+      eps,
+      gradScale: clip,
+    };
+    for (const [i, x] of this.vars.entries()) {
+      const decay = weightDecay > 0 && x.rank >= 2 ? weightDecay : 0;
+      const next = ops.adamWUpdate(x, grads[i]!, this.m[i]!, this.v[i]!, {
+        ...shared,
+        weightDecay: decay,
+      });
+      this.m[i]!.assign(next.m);
+      this.v[i]!.assign(next.v);
+      x.assign(next.x);
+      tf.dispose([next.x, next.m, next.v]);
+    }
     tf.dispose(grads);
     return { gradNorm };
   }

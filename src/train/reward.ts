@@ -107,7 +107,11 @@ export function rewardRows(rm: RewardModel, tok: Tokenizer, pairs: readonly Pair
   ];
 }
 
-/** Raw scores of `rows` (no gradient, batched), as a host array. */
+/**
+ * Scores of `rows` (no gradient, batched), as a host array in the rows' order; `raw` skips the
+ * model's offset. Rows are batched longest first, so each right-padded batch holds rows of about
+ * one length (a row's score does not depend on its batch).
+ */
 export function scoreRows(
   rm: RewardModel,
   rows: readonly number[][],
@@ -115,13 +119,20 @@ export function scoreRows(
   raw = false,
 ): Float32Array {
   const out = new Float32Array(rows.length);
-  for (let i = 0; i < rows.length; i += batchSize) {
-    const p = padRight(rows.slice(i, i + batchSize), rm.trunk.config.blockSize);
+  const order = rows.map((_, i) => i).sort((a, b) => rows[b]!.length - rows[a]!.length);
+  for (let i = 0; i < order.length; i += batchSize) {
+    const batch = order.slice(i, i + batchSize);
+    const p = padRight(
+      batch.map((j) => rows[j]!),
+      rm.trunk.config.blockSize,
+    );
     const vals = tf.tidy(() => {
       const ids = idsTensor(p);
       return (raw ? rm.rawScores(ids, p.lastIndex) : rm.scores(ids, p.lastIndex)).dataSync();
     });
-    out.set(vals, i);
+    batch.forEach((j, k) => {
+      out[j] = vals[k]!;
+    });
   }
   return out;
 }
@@ -225,6 +236,11 @@ export async function trainReward(
   const rng = runtime.rng(`${c.stage}.data`);
   const { outDir: _o, resume: _r, ...shape } = c;
   const evalPairs = data.eval && data.eval.length > 0 ? data.eval : undefined;
+  const grouping = {
+    // a pair's rows share one batch, so its padded length is its longest row's
+    lengths: data.train.map((p) => Math.max(...rewardRows(rm, tok, [p]).map((r) => r.length))),
+    groupBatches: c.groupByLength,
+  };
   const evaluate = evalPairs
     ? () =>
         evaluateReward(rm, tok, evalPairs, {
@@ -246,7 +262,7 @@ export async function trainReward(
       stepsPerEpoch: Math.ceil(data.train.length / c.batchSize),
       hooks,
       step: (s, lr) => {
-        const { rows } = batchAt(rng, s, data.train.length, c.batchSize);
+        const { rows } = batchAt(rng, s, data.train.length, c.batchSize, grouping);
         const pairs = rows.map((i) => data.train[i]!);
         const p = padRight(rewardRows(rm, tok, pairs), rm.trunk.config.blockSize);
         const r = guardedStep(

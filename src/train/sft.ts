@@ -135,6 +135,10 @@ export async function trainSft(
   });
   const rng = runtime.rng(`${c.stage}.data`);
   const { outDir: _o, resume: _r, ...shape } = c; // where files go does not change the trajectory
+  const grouping = {
+    lengths: data.train.map((e) => e.prompt.length + e.response.length),
+    groupBatches: c.groupByLength,
+  };
   try {
     // 3. the loop
     const outcome = runStage({
@@ -147,7 +151,7 @@ export async function trainSft(
       stepsPerEpoch: Math.ceil(data.train.length / c.batchSize),
       hooks,
       step: (s, lr): StepOutput => {
-        const { rows } = batchAt(rng, s, data.train.length, c.batchSize);
+        const { rows } = batchAt(rng, s, data.train.length, c.batchSize, grouping);
         const batch = rows.map((i) => data.train[i]!);
         let tokens = 0;
         const r = guardedStep(

@@ -18,7 +18,15 @@ import {
   saveRewardModel,
 } from '../../src/models';
 import { Rng, runtime } from '../../src/runtime';
-import { idsTensor, type Pair, padRight, rpInput, rpitInput, trainReward } from '../../src/train';
+import {
+  idsTensor,
+  type Pair,
+  padRight,
+  rpInput,
+  rpitInput,
+  scoreRows,
+  trainReward,
+} from '../../src/train';
 
 const TINY = { vocabSize: 20, blockSize: 24, nLayer: 2, nHead: 2, nEmbd: 32 };
 
@@ -157,6 +165,30 @@ function meanLogLik(rm: RewardModel, row: number[], sep: number): number {
 }
 
 /** An 'eos+loglik' model whose head is random, so both terms of its score are non-zero. */
+test("scoreRows: length-sorted batches give each row its own score, in the rows' order", () => {
+  runtime.seed(5);
+  const rm = loglikModel('rp', 5, TINY.vocabSize);
+  rm.offset = 0.25;
+  const rng = new Rng(9);
+  const words = (n: number) => Array.from({ length: n }, () => 6 + rng.int(10));
+  // <bos> x <sep> y <eos>, x and y of varied lengths
+  const rows = Array.from({ length: 23 }, () => [
+    1,
+    ...words(1 + rng.int(6)),
+    5,
+    ...words(1 + rng.int(8)),
+    2,
+  ]);
+  const alone = rows.map((r) => rawScoresOf(rm, [r])[0]!);
+  const batched = scoreRows(rm, rows, 4, true);
+  alone.forEach((a, i) =>
+    assert.ok(Math.abs(batched[i]! - a) < 1e-5, `row ${i}: ${batched[i]} vs ${a}`),
+  );
+  const offsetApplied = scoreRows(rm, rows, 4);
+  alone.forEach((a, i) => assert.ok(Math.abs(offsetApplied[i]! - (a - 0.25)) < 1e-5, `row ${i}`));
+  rm.dispose();
+});
+
 function loglikModel(kind: 'rp' | 'rpit', seed: number, vocabSize: number): RewardModel {
   const rm = new RewardModel(kind, { ...TINY, vocabSize }, { pooling: 'eos+loglik' });
   rm.head.weight.assign(tf.randomNormal([TINY.nEmbd, 1], 0, 0.3, 'float32', seed));

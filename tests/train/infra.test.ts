@@ -161,4 +161,49 @@ test('schedules and batch order', () => {
   assert.equal(all, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 });
 
+test('length-grouped batches: every example once per epoch, little padding, seeded order', () => {
+  const n = 203; // 12 full batches of 16 and one of 11
+  const B = 16;
+  const lenRng = new Rng(7);
+  const lengths = Array.from({ length: n }, () => 5 + lenRng.int(40));
+  const grouping = { lengths, groupBatches: 4 };
+  const padded = (g?: typeof grouping) => {
+    let tokens = 0;
+    for (let s = 0; s < 13; s++) {
+      const rows = batchAt(new Rng(3), s, n, B, g).rows;
+      tokens += rows.length * Math.max(...rows.map((i) => lengths[i]!));
+    }
+    return tokens;
+  };
+  for (const epoch of [0, 1]) {
+    const steps = Array.from({ length: 13 }, (_, k) => epoch * 13 + k);
+    const batches = steps.map((s) => batchAt(new Rng(3), s, n, B, grouping));
+    assert.ok(batches.every((b) => b.epoch === epoch));
+    const all = batches.flatMap((b) => b.rows).sort((x, y) => x - y);
+    assert.equal(
+      all,
+      Array.from({ length: n }, (_, i) => i),
+    );
+    assert.is(batches.filter((b) => b.rows.length < B).length, 1);
+  }
+  const real = lengths.reduce((a, b) => a + b, 0);
+  const grouped = padded(grouping);
+  assert.ok(grouped < padded() * 0.85, `grouped ${grouped} vs shuffled ${padded()}`);
+  assert.ok(grouped / real < 1.3 && padded() / real > 1.5, `padding ${grouped / real}`);
+  // grouping 0 is the plain shuffle; the order depends on the seed and the epoch only
+  assert.equal(
+    batchAt(new Rng(3), 5, n, B, { lengths, groupBatches: 0 }),
+    batchAt(new Rng(3), 5, n, B),
+  );
+  assert.equal(batchAt(new Rng(3), 5, n, B, grouping), batchAt(new Rng(3), 5, n, B, grouping));
+  assert.not.equal(
+    batchAt(new Rng(4), 5, n, B, grouping).rows,
+    batchAt(new Rng(3), 5, n, B, grouping).rows,
+  );
+  assert.throws(
+    () => batchAt(new Rng(3), 0, n, B, { lengths: [1, 2], groupBatches: 4 }),
+    /2 lengths for 203/,
+  );
+});
+
 test.run();

@@ -1,9 +1,18 @@
 /**
- * Fused ops: LayerNorm and GELU as one kernel forward and one backward on the `wasm` and `cpu`
- * backends (the dispatch of many tiny kernels dominated after the matmuls), composite tfjs ops
- * elsewhere (and for GELU on wasm above `GELU_WASM_MAX_SIZE`, where SIMD kernels win). Gradients are registered with tfjs, so `tf.grad` and `tf.variableGrads` work.
+ * Fused ops on the `wasm` and `cpu` backends, where the dispatch of many tiny kernels dominated
+ * after the matmuls: LayerNorm and GELU as one kernel forward and one backward, the AdamW update
+ * as one kernel per parameter tensor, a decode step's attention as one kernel per layer.
+ * Elsewhere they run as composite tfjs ops (and GELU on wasm above `GELU_WASM_MAX_SIZE`, where
+ * SIMD kernels win). Gradients are registered with tfjs, so `tf.grad` and `tf.variableGrads` work.
  */
 
+export {
+  ADAMW_UPDATE,
+  type AdamWUpdateAttrs,
+  type AdamWUpdated,
+  adamWUpdate,
+  adamWUpdateComposite,
+} from './adamw';
 export {
   DECODE_ATTENTION,
   decodeAttention,
