@@ -1,6 +1,7 @@
 /**
- * Compiles the hand-written WebAssembly kernels (src/runtime/ops/*.wat) into TypeScript modules
- * that hold their bytes, so the runtime needs no assembler. `npx tsx scripts/build-wasm.ts`
+ * Compiles the hand-written WebAssembly kernels (the modules in src/runtime/ops/*.wat; exp.wat is
+ * a fragment they include) into TypeScript modules that hold their bytes, so the runtime needs no
+ * assembler. `npx tsx scripts/build-wasm.ts`
  * rewrites them; `--check` exits 1 when a committed module is stale (the test suite runs it).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -8,12 +9,19 @@ import path from 'node:path';
 import wabtInit from 'wabt';
 
 const OPS = path.join(__dirname, '..', 'src', 'runtime', 'ops');
-export const WASM_SOURCES = ['decode_attention'];
+export const WASM_SOURCES = ['adamw', 'attention', 'decode_attention', 'gelu', 'layer_norm'];
+
+/** Replaces each line `;; include: NAME.wat` with that fragment of src/runtime/ops (one level). */
+function withIncludes(source: string): string {
+  return source.replace(/^\s*;; include: (\S+\.wat)\s*$/gm, (_, file: string) =>
+    readFileSync(path.join(OPS, file), 'utf8'),
+  );
+}
 
 /** The generated module's text for one .wat source. */
 export async function compiledModule(name: string): Promise<string> {
   const wabt = await wabtInit();
-  const source = readFileSync(path.join(OPS, `${name}.wat`), 'utf8');
+  const source = withIncludes(readFileSync(path.join(OPS, `${name}.wat`), 'utf8'));
   const parsed = wabt.parseWat(`${name}.wat`, source, { simd: true, bulk_memory: true });
   try {
     parsed.validate();

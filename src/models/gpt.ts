@@ -185,6 +185,11 @@ function attention(
     const y = ops.decodeAttention(qkv, old!.k, old!.v, mask as tf.Tensor2D, H, past);
     return { out: linear(y, p('c_proj.weight'), p('c_proj.bias')) };
   }
+  if (!cache && ops.fusedAttentionAvailable()) {
+    // Whole sequences, no cache (training, scoring): one kernel each way.
+    const y = ops.fusedAttention(qkv, bias, H);
+    return { out: linear(y, p('c_proj.weight'), p('c_proj.bias')) };
+  }
   const heads = qkv.reshape([B, T, 3, H, D]).transpose([2, 0, 3, 1, 4]); // [3, B, H, T, D]
   // Three contiguous row slices: measured 0.2 ms, against 31 ms for tf.split's SplitV on wasm.
   const flat = heads.reshape([3, B * H * T * D]);

@@ -181,11 +181,13 @@ test("scoreRows: length-sorted batches give each row its own score, in the rows'
   ]);
   const alone = rows.map((r) => rawScoresOf(rm, [r])[0]!);
   const batched = scoreRows(rm, rows, 4, true);
-  alone.forEach((a, i) =>
-    assert.ok(Math.abs(batched[i]! - a) < 1e-5, `row ${i}: ${batched[i]} vs ${a}`),
-  );
+  for (const [i, a] of alone.entries()) {
+    assert.ok(Math.abs(batched[i]! - a) < 1e-5, `row ${i}: ${batched[i]} vs ${a}`);
+  }
   const offsetApplied = scoreRows(rm, rows, 4);
-  alone.forEach((a, i) => assert.ok(Math.abs(offsetApplied[i]! - (a - 0.25)) < 1e-5, `row ${i}`));
+  for (const [i, a] of alone.entries()) {
+    assert.ok(Math.abs(offsetApplied[i]! - (a - 0.25)) < 1e-5, `row ${i}`);
+  }
   rm.dispose();
 });
 

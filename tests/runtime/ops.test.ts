@@ -18,7 +18,6 @@ import { runtime } from '../../src/runtime';
 import {
   GELU,
   GELU_GRAD,
-  GELU_WASM_MAX_SIZE,
   gelu,
   geluComposite,
   LAYER_NORM,
@@ -188,10 +187,7 @@ for (const backend of ['cpu', 'wasm']) {
           c,
           (x) => gelu(x!),
           (x) => geluComposite(x!),
-          // On wasm, tensors above the size cap run the composite by design.
-          backend === 'wasm' && sizeOf(c.arrays[0]!.shape) > GELU_WASM_MAX_SIZE
-            ? []
-            : [GELU, GELU_GRAD],
+          [GELU, GELU_GRAD],
           c.tol,
         );
       }

@@ -124,3 +124,29 @@ export function wasmBatchMatMul(backend: WasmBackend): BatchMatMulFn {
 export function shapeBytes(shape: readonly number[]): Uint8Array {
   return new Uint8Array(new Int32Array(shape).buffer);
 }
+
+/** One instance per wasm heap and module, importing that heap's memory. */
+const heapModules = new WeakMap<object, Map<string, WebAssembly.Exports>>();
+
+/**
+ * Instantiates a hand-written WebAssembly module (base64 bytes, see scripts/build-wasm.ts) on the
+ * backend's own memory, once per heap, so its functions read and write tensors by byte offset.
+ */
+export function heapModule<T>(backend: WasmBackend, base64: string): T {
+  const wasm = backend.wasm as unknown as { asm: { memory: WebAssembly.Memory } };
+  let byModule = heapModules.get(wasm);
+  if (!byModule) {
+    byModule = new Map();
+    heapModules.set(wasm, byModule);
+  }
+  let exports = byModule.get(base64);
+  if (!exports) {
+    const bytes = Buffer.from(base64, 'base64');
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+      env: { memory: wasm.asm.memory },
+    });
+    exports = instance.exports;
+    byModule.set(base64, exports);
+  }
+  return exports as unknown as T;
+}

@@ -1,11 +1,19 @@
 /**
  * One AdamW update of one parameter tensor. The composite formulation is a dozen elementwise
  * kernels per tensor, so a 40-tensor model paid about 500 kernel dispatches per step for its
- * optimizer alone; on wasm and cpu the fused kernel is one per tensor, computed in float64 and
- * stored in float32. Other backends (or `setFusedOpsEnabled(false)`) run the composite.
+ * optimizer alone. On wasm the fused kernel is one SIMD WebAssembly call per tensor (adamw.wat,
+ * float32 in the composite's order of operations), on cpu plain JS in float64, stored in float32.
+ * Other backends (or `setFusedOpsEnabled(false)`) run the composite.
  */
 import * as tf from '@tensorflow/tfjs';
+import { heapModule, sizeOf } from '../kernels/wasm';
+import { WASM_BASE64 } from './adamw_wasm';
 import { fusedOnActiveBackend, registerFusedKernel, runFused } from './fused';
+
+/** adamw.wat's export. */
+interface AdamWModule {
+  update(...args: number[]): void;
+}
 
 export const ADAMW_UPDATE = 'PitlabAdamWUpdate';
 
@@ -49,6 +57,28 @@ function ensureRegistered(): void {
         const step = mi / biasCorrection1 / (Math.sqrt(vi / biasCorrection2) + eps);
         xOut![i] = x![i]! - lr * (step + weightDecay * x![i]!);
       }
+    },
+    wasm(backend, [x, g, m, v], [xOut, mOut, vOut], [shape], a) {
+      heapModule<AdamWModule>(backend, WASM_BASE64).update(
+        x!,
+        g!,
+        m!,
+        v!,
+        xOut!,
+        mOut!,
+        vOut!,
+        sizeOf(shape!),
+        a.lr,
+        a.beta1,
+        a.beta2,
+        a.biasCorrection1,
+        a.biasCorrection2,
+        a.eps,
+        a.weightDecay,
+        a.gradScale,
+        1 - a.beta1,
+        1 - a.beta2,
+      );
     },
   });
 }

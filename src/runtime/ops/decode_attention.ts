@@ -14,7 +14,7 @@
  * nothing else (see `KvCache` in models/gpt.ts). It has no gradient; it is for sampling only.
  */
 import * as tf from '@tensorflow/tfjs';
-import { offsetOf, sizeOf, type WasmBackend } from '../kernels/wasm';
+import { heapModule, offsetOf, sizeOf, type WasmBackend } from '../kernels/wasm';
 import { WASM_BASE64 } from './decode_attention_wasm';
 import { type CpuBackend, fusedOnActiveBackend, type KernelCall } from './fused';
 
@@ -118,23 +118,6 @@ interface DecodeModule {
   weighted(...args: number[]): void;
 }
 
-/** One instance per wasm heap, importing that heap's memory. */
-const modules = new WeakMap<object, DecodeModule>();
-
-function moduleFor(backend: WasmBackend): DecodeModule {
-  const wasm = backend.wasm as unknown as { asm: { memory: WebAssembly.Memory } };
-  let mod = modules.get(wasm);
-  if (!mod) {
-    const bytes = Buffer.from(WASM_BASE64, 'base64');
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
-      env: { memory: wasm.asm.memory },
-    });
-    mod = instance.exports as unknown as DecodeModule;
-    modules.set(wasm, mod);
-  }
-  return mod;
-}
-
 /** A kernel call's inputs, attributes and checked dimensions. */
 function unpack(call: KernelCall) {
   const attrs = call.attrs as DecodeAttrs;
@@ -158,7 +141,7 @@ function wasmKernel(call: KernelCall) {
     number,
   ];
   const at = offsetOf(backend, scores);
-  const mod = moduleFor(backend);
+  const mod = heapModule<DecodeModule>(backend, WASM_BASE64);
   mod.append(qkv, k, v, B, H, D, cap, attrs.position);
   mod.scores(qkv, k, mask, at, B, H, D, cap, S, Sp, 1 / Math.sqrt(D));
   mod.softmax(at, B * H, Sp);

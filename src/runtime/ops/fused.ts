@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackend } from '../kernels/wasm';
-import { sizeOf, viewOf } from '../kernels/wasm';
+import { offsetOf, sizeOf, viewOf } from '../kernels/wasm';
 
 /** Backends that run the fused kernels; anything else uses the composite formulation. */
 export const FUSED_BACKENDS = ['wasm', 'cpu'] as const;
@@ -25,6 +25,17 @@ export interface FusedKernelSpec<A extends object> {
   /** Output shapes from the input shapes (same order as `inputs`). */
   outputShapes(shapes: number[][], attrs: A): number[][];
   compute(inputs: Float32Array[], outputs: Float32Array[], shapes: number[][], attrs: A): void;
+  /**
+   * On wasm, the same computation by heap byte offsets instead of `compute` (for kernels with a
+   * hand-written WebAssembly module; `compute` stays the cpu kernel and the reference).
+   */
+  wasm?(
+    backend: WasmBackend,
+    inputs: number[],
+    outputs: number[],
+    shapes: number[][],
+    attrs: A,
+  ): void;
 }
 
 /** The slice of the tfjs `cpu` backend a fused kernel uses. */
@@ -57,6 +68,11 @@ function wasmKernel(spec: FusedKernelSpec<object>) {
     const ins = collectInputs(spec, call);
     const shapes = ins.map((t) => t.shape.slice());
     const outs = spec.outputShapes(shapes, call.attrs).map((s) => backend.makeOutput(s, 'float32'));
+    if (spec.wasm) {
+      const at = (t: tf.TensorInfo) => offsetOf(backend, t);
+      spec.wasm(backend, ins.map(at), outs.map(at), shapes, call.attrs);
+      return outs.length === 1 ? outs[0]! : outs;
+    }
     // Views only now: makeOutput may have grown the heap and detached earlier views.
     const inViews = ins.map((t) => viewOf(backend, t) as Float32Array);
     const outViews = outs.map((t) => viewOf(backend, t) as Float32Array);

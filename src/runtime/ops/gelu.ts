@@ -1,17 +1,25 @@
 /**
  * Fused GELU, tanh approximation (GPT-2's): gelu(x) = ½x(1 + tanh z), z = √(2/π)(x + 0.044715x³),
- * one forward kernel and one backward kernel on cpu and on wasm for small tensors (see
- * `GELU_WASM_MAX_SIZE`: larger ones run faster as SIMD kernels), in place of 7 forward kernels and
- * about twice as many backward ones; other backends run the composite below, written as x·σ(2z)
- * (the same function, since ½(1 + tanh z) = σ(2z); sigmoid is fast on wasm where tanh is not).
+ * one forward kernel and one backward kernel in place of 7 forward kernels and about twice as
+ * many backward ones. On wasm they are SIMD WebAssembly (gelu.wat, written as x·σ(2z) with a
+ * polynomial e^x); on cpu plain JS; other backends run the composite below, also x·σ(2z) (the
+ * same function, since ½(1 + tanh z) = σ(2z); sigmoid is fast on wasm where tanh is not).
  *
- * The fused kernels evaluate tanh with a rational minimax approximation (Eigen's float tanh,
+ * The JS kernels evaluate tanh with a rational minimax approximation (Eigen's float tanh,
  * |error| ≤ 3.1e-8 against Math.tanh over [-12, 12], below float32's half-ulp at 1): scalar JS
  * Math.exp/Math.tanh cost ~42 ns per element here against ~15 ns for the rational form
  * (524k elements, loaded machine). Beyond |z| = 9, tanh rounds to ±1 in float32 and is set so.
  */
 import * as tf from '@tensorflow/tfjs';
+import { heapModule, sizeOf } from '../kernels/wasm';
 import { fusedOnActiveBackend, registerFusedKernel, runFused } from './fused';
+import { WASM_BASE64 } from './gelu_wasm';
+
+/** gelu.wat's exports. */
+interface GeluModule {
+  forward(x: number, y: number, n: number): void;
+  backward(dy: number, x: number, dx: number, n: number): void;
+}
 
 export const GELU = 'PitlabGelu';
 export const GELU_GRAD = 'PitlabGeluGrad';
@@ -55,6 +63,9 @@ function ensureRegistered(): void {
         y![i] = 0.5 * v * (1 + tanhApprox(K * (v + A * v * v * v)));
       }
     },
+    wasm(backend, [x], [y], [shape]) {
+      heapModule<GeluModule>(backend, WASM_BASE64).forward(x!, y!, sizeOf(shape!));
+    },
   });
   registerFusedKernel({
     kernelName: GELU_GRAD,
@@ -69,6 +80,9 @@ function ensureRegistered(): void {
         // d/dx ½x(1 + tanh z) = ½(1 + t) + ½x(1 - t²) · K(1 + 3A x²).
         dx![i] = dy![i]! * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * K * (1 + 3 * A * v2));
       }
+    },
+    wasm(backend, [dy, x], [dx], [shape]) {
+      heapModule<GeluModule>(backend, WASM_BASE64).backward(dy!, x!, dx!, sizeOf(shape!));
     },
   });
   if (!tf.getGradient(GELU)) {
@@ -91,20 +105,9 @@ export function geluComposite(x: tf.Tensor): tf.Tensor {
   });
 }
 
-/**
- * Largest tensor the fused kernel takes on wasm. Scalar JS loses to the composite's SIMD kernels
- * once the arithmetic outweighs dispatch: per call, CPU time on [64, 512] (32k elements) was
- * fused 0.20 ms vs composite 0.13 ms forward, 1.13 vs 0.65 ms forward+backward. The fused cost is
- * ~6 ns per element and the composite's ~0.1 ms of dispatch plus ~1 ns per element, so they
- * break even near 20k elements; 8192 keeps a margin. On cpu the composite is scalar JS too
- * (one pass per op), so the fused kernel runs at every size there.
- */
-export const GELU_WASM_MAX_SIZE = 8192;
-
 /** GELU (tanh approximation) of a float32 tensor of any shape; differentiable. */
 export function gelu(x: tf.Tensor): tf.Tensor {
   ensureRegistered();
-  const large = x.size > GELU_WASM_MAX_SIZE && tf.getBackend() === 'wasm';
-  if (x.dtype !== 'float32' || large || !fusedOnActiveBackend(GELU)) return geluComposite(x);
+  if (x.dtype !== 'float32' || !fusedOnActiveBackend(GELU)) return geluComposite(x);
   return runFused(GELU, { x }) as tf.Tensor;
 }

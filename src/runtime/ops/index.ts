@@ -1,9 +1,9 @@
 /**
  * Fused ops on the `wasm` and `cpu` backends, where the dispatch of many tiny kernels dominated
  * after the matmuls: LayerNorm and GELU as one kernel forward and one backward, the AdamW update
- * as one kernel per parameter tensor, a decode step's attention as one kernel per layer.
- * Elsewhere they run as composite tfjs ops (and GELU on wasm above `GELU_WASM_MAX_SIZE`, where
- * SIMD kernels win). Gradients are registered with tfjs, so `tf.grad` and `tf.variableGrads` work.
+ * as one kernel per parameter tensor, causal attention over whole sequences as one kernel each
+ * way, a decode step's attention as one kernel per layer.
+ * Elsewhere they run as composite tfjs ops. Gradients are registered with tfjs, so `tf.grad` and `tf.variableGrads` work.
  */
 
 export {
@@ -13,11 +13,12 @@ export {
   adamWUpdate,
   adamWUpdateComposite,
 } from './adamw';
+export { ATTENTION, ATTENTION_GRAD, fusedAttention, fusedAttentionAvailable } from './attention';
 export {
   DECODE_ATTENTION,
   decodeAttention,
   decodeAttentionInPlace,
 } from './decode_attention';
 export { setFusedOpsEnabled } from './fused';
-export { GELU, GELU_GRAD, GELU_WASM_MAX_SIZE, gelu, geluComposite } from './gelu';
+export { GELU, GELU_GRAD, gelu, geluComposite } from './gelu';
 export { LAYER_NORM, LAYER_NORM_GRAD, layerNorm, layerNormComposite } from './layer_norm';

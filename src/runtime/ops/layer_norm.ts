@@ -1,16 +1,25 @@
 /**
  * Fused LayerNorm over the last axis: y = (x - mean) / sqrt(var + eps) · weight + bias, with the
  * biased variance (as PyTorch and `tf.moments`). One forward kernel and one backward kernel
- * (dx, dweight, dbias together) on wasm and cpu, in place of the ~10 forward and ~20 backward
- * kernels of the composite; other backends run the composite below (same math).
+ * (dx, dweight, dbias together) in place of the ~10 forward and ~20 backward kernels of the
+ * composite: SIMD WebAssembly on wasm (layer_norm.wat, float32), plain JS on cpu; other backends
+ * run the composite below (same math).
  *
- * Statistics are accumulated in float64 (JS numbers) with a two-pass mean/variance, so the fused
- * result is at least as accurate as the float32 composite. The backward pass recomputes mean and
- * 1/std from x rather than saving them: C is small (128 in the reference model) and an extra
- * saved output would cost a tensor per call and a zero-filled dy for it in the tape.
+ * Statistics come from a two-pass mean/variance (float64 in the JS kernel, float32 in the SIMD
+ * one, as in the composite). The backward pass recomputes mean and 1/std from x rather than
+ * saving them: C is small (96-128 here) and an extra saved output would cost a tensor per call
+ * and a zero-filled dy for it in the tape.
  */
 import * as tf from '@tensorflow/tfjs';
+import { heapModule } from '../kernels/wasm';
 import { fusedOnActiveBackend, registerFusedKernel, runFused } from './fused';
+import { WASM_BASE64 } from './layer_norm_wasm';
+
+/** layer_norm.wat's exports (byte offsets, then sizes). */
+interface LayerNormModule {
+  forward(x: number, w: number, b: number, y: number, N: number, C: number, eps: number): void;
+  backward(...args: number[]): void;
+}
 
 export const LAYER_NORM = 'PitlabLayerNorm';
 export const LAYER_NORM_GRAD = 'PitlabLayerNormGrad';
@@ -65,6 +74,10 @@ function ensureRegistered(): void {
         for (let c = 0; c < C; c++) y![base + c] = (x![base + c]! - mean) * rstd * w![c]! + b![c]!;
       }
     },
+    wasm(backend, [x, w, b], [y], [shape], { eps }) {
+      const [N, C] = rowsOf(shape!);
+      heapModule<LayerNormModule>(backend, WASM_BASE64).forward(x!, w!, b!, y!, N, C, eps);
+    },
   });
   registerFusedKernel<LayerNormAttrs>({
     kernelName: LAYER_NORM_GRAD,
@@ -101,6 +114,20 @@ function ensureRegistered(): void {
       }
       dw!.set(gw);
       db!.set(gb);
+    },
+    wasm(backend, [dy, x, w], [dx, dw, db], [, shape], { eps }) {
+      const [N, C] = rowsOf(shape!);
+      heapModule<LayerNormModule>(backend, WASM_BASE64).backward(
+        dy!,
+        x!,
+        w!,
+        dx!,
+        dw!,
+        db!,
+        N,
+        C,
+        eps,
+      );
     },
   });
   if (!tf.getGradient(LAYER_NORM)) {
