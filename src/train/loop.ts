@@ -107,32 +107,39 @@ function lengthGroupedBatches(
   return rng.fork(`epoch/${epoch}/batches`).shuffle(batches);
 }
 
+/**
+ * The rows of one batch as at most `parts` micro-batches of rows of similar length (positions
+ * into `lengths`, shortest first): padded one by one, each only to its own longest row.
+ */
+export function lengthSortedParts(lengths: readonly number[], parts: number): number[][] {
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]! || a - b);
+  const size = Math.ceil(order.length / Math.max(1, parts));
+  const out: number[][] = [];
+  for (let i = 0; i < order.length; i += size) out.push(order.slice(i, i + size));
+  return out;
+}
+
 export interface StepResult<K extends string> {
+  /** The batch loss: the sum of the parts' losses. */
   loss: number;
   gradNorm: number;
-  /** Host copies of the auxiliary tensors the loss function returned. */
+  /** Host copies of the auxiliary tensors, each the parts' values concatenated in part order. */
   aux: Record<K, Float32Array>;
 }
 
-/**
- * One optimizer step on `f`'s loss. `f` may also return auxiliary tensors (accuracies, scores)
- * computed in the same forward pass; they carry no gradient. A non-finite loss or gradient norm
- * throws `NonFiniteError(stage, step)` before any weight changes. `step` is the 1-based number of
- * this update. Leaves no tensors behind.
- */
-export function guardedStep<K extends string>(
-  optimizer: AdamW,
-  f: () => { loss: tf.Scalar; aux?: Record<K, tf.Tensor> },
-  ctx: { stage: string; step: number; lr: number },
-): StepResult<K> {
+/** One micro-batch: its share of the batch loss, and auxiliary tensors from the same pass. */
+export type LossPart<K extends string> = () => { loss: tf.Scalar; aux?: Record<K, tf.Tensor> };
+
+/** Loss, host aux and gradients (in `vars` order) of one part; leaves only the gradients. */
+function partGradients<K extends string>(vars: tf.Variable[], part: LossPart<K>) {
   let auxT: Record<string, tf.Tensor> = {};
   const { value, grads } = tf.variableGrads(() => {
-    const out = f();
+    const out = part();
     auxT = Object.fromEntries(
       Object.entries(out.aux ?? {}).map(([k, t]) => [k, tf.keep(t as tf.Tensor)]),
     );
     return out.loss;
-  }, optimizer.vars);
+  }, vars);
   const loss = value.dataSync()[0]!;
   value.dispose();
   const aux = Object.fromEntries(
@@ -140,14 +147,62 @@ export function guardedStep<K extends string>(
   ) as Record<K, Float32Array>;
   tf.dispose(Object.values(auxT));
   // variables the loss does not reach get no entry; a zero gradient keeps the order aligned
-  const ordered = optimizer.vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+  return { loss, aux, grads: vars.map((v) => grads[v.name] ?? tf.zerosLike(v)) };
+}
+
+function concatAux<K extends string>(parts: Record<K, Float32Array>[]): Record<K, Float32Array> {
+  if (parts.length === 1) return parts[0]!;
+  const keys = Object.keys(parts[0] ?? {}) as K[];
+  return Object.fromEntries(
+    keys.map((k) => {
+      const out = new Float32Array(parts.reduce((n, p) => n + p[k].length, 0));
+      let at = 0;
+      for (const p of parts) {
+        out.set(p[k], at);
+        at += p[k].length;
+      }
+      return [k, out];
+    }),
+  ) as Record<K, Float32Array>;
+}
+
+/**
+ * One optimizer step on the summed loss of `parts` (one loss function, or several micro-batches
+ * whose gradients are added before the update; each returns its share of the batch loss). A
+ * function may also return auxiliary tensors (accuracies, scores) computed in the same forward
+ * pass; they carry no gradient. A non-finite loss or gradient norm throws
+ * `NonFiniteError(stage, step)` before any weight changes. `step` is the 1-based number of this
+ * update. Leaves no tensors behind.
+ */
+export function guardedStep<K extends string>(
+  optimizer: AdamW,
+  parts: LossPart<K> | readonly LossPart<K>[],
+  ctx: { stage: string; step: number; lr: number },
+): StepResult<K> {
+  let loss = 0;
+  let summed: tf.Tensor[] | undefined;
+  const auxParts: Record<K, Float32Array>[] = [];
+  for (const part of typeof parts === 'function' ? [parts] : parts) {
+    const r = partGradients(optimizer.vars, part);
+    loss += r.loss;
+    auxParts.push(r.aux);
+    if (!summed) {
+      summed = r.grads;
+    } else {
+      const next = summed.map((g, i) => g.add(r.grads[i]!));
+      tf.dispose([...summed, ...r.grads]);
+      summed = next;
+    }
+  }
+  if (!summed) throw new Error('guardedStep: no loss parts');
+  const aux = concatAux(auxParts);
   if (!Number.isFinite(loss)) {
-    tf.dispose(ordered);
+    tf.dispose(summed);
     throw new NonFiniteError(ctx.stage, ctx.step, 'loss', loss);
   }
   const before = optimizer.step;
   try {
-    const { gradNorm } = optimizer.apply(ordered, ctx.lr);
+    const { gradNorm } = optimizer.apply(summed, ctx.lr);
     return { loss, gradNorm, aux };
   } catch (err) {
     optimizer.step = before; // AdamW counted the refused step

@@ -23,7 +23,7 @@ import {
   runStage,
   type StageOutcome,
 } from './driver';
-import { batchAt, guardedStep, type TrainerHooks } from './loop';
+import { batchAt, guardedStep, lengthSortedParts, type TrainerHooks } from './loop';
 import { AdamW } from './optim';
 import { pairMetrics, type RewardStats } from './reward_metrics';
 
@@ -133,6 +133,23 @@ export function scoreRows(
     batch.forEach((j, k) => {
       out[j] = vals[k]!;
     });
+  }
+  return out;
+}
+
+/**
+ * The scores of a batch's micro-batches (each laid out as `rewardRows` lays out its pairs,
+ * concatenated in part order) in the whole batch's layout: block j of part q, pair t goes to
+ * j·B + parts[q][t].
+ */
+function batchOrderScores(scores: Float32Array, parts: number[][], B: number): Float32Array {
+  const blocks = scores.length / B;
+  const out = new Float32Array(scores.length);
+  let at = 0;
+  for (const part of parts) {
+    for (let j = 0; j < blocks; j++) {
+      for (const pair of part) out[j * B + pair] = scores[at++]!;
+    }
   }
   return out;
 }
@@ -264,20 +281,36 @@ export async function trainReward(
       step: (s, lr) => {
         const { rows } = batchAt(rng, s, data.train.length, c.batchSize, grouping);
         const pairs = rows.map((i) => data.train[i]!);
-        const p = padRight(rewardRows(rm, tok, pairs), rm.trunk.config.blockSize);
+        const B = pairs.length;
+        // a pair's rows share one micro-batch, padded to its longest row
+        const parts = lengthSortedParts(
+          rows.map((i) => grouping.lengths[i]!),
+          c.microBatches,
+        );
+        let tokens = 0;
         const r = guardedStep(
           optimizer,
-          () => {
-            const ids = idsTensor(p);
-            const scores = rm.rawScores(ids, p.lastIndex);
-            return { loss: rewardLoss(rm, scores, pairs.length, c), aux: { scores } };
-          },
+          parts.map((part) => () => {
+            const p = padRight(
+              rewardRows(
+                rm,
+                tok,
+                part.map((i) => pairs[i]!),
+              ),
+              rm.trunk.config.blockSize,
+            );
+            tokens += p.mask.reduce((a, v) => a + v, 0);
+            const scores = rm.rawScores(idsTensor(p), p.lastIndex);
+            // a mean over the part's pairs, weighted to its share of the batch's mean
+            const loss = rewardLoss(rm, scores, part.length, c).mul(part.length / B) as tf.Scalar;
+            return { loss, aux: { scores } };
+          }),
           { stage: c.stage, step: s + 1, lr },
         );
-        const stats = pairMetrics(rm.kind, r.aux.scores, pairs.length, c.loss);
+        const scores = batchOrderScores(r.aux.scores, parts, B);
+        const stats = pairMetrics(rm.kind, scores, B, c.loss);
         const sums: RewardStats = { ...stats, loss: r.loss };
         const counts = Object.fromEntries(Object.keys(sums).map((k) => [k, 1]));
-        const tokens = p.mask.reduce((a, v) => a + v, 0);
         return { sums, counts, tokens, gradNorm: r.gradNorm };
       },
       evaluate,

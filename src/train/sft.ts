@@ -17,7 +17,7 @@ import {
   type StageOutcome,
   type StepOutput,
 } from './driver';
-import { batchAt, guardedStep, type TrainerHooks } from './loop';
+import { batchAt, guardedStep, lengthSortedParts, type TrainerHooks } from './loop';
 import type { MetricName } from './metrics';
 import { AdamW } from './optim';
 
@@ -61,22 +61,29 @@ export function sftExamples(
 
 /**
  * Prompt-masked loss and token statistics from logits [N, V], targets [N] and mask [N]: the mean
- * NLL over mask-1 targets, and sums of correct argmax predictions, entropy (nats) and targets.
+ * NLL over mask-1 targets (the sum over `normaliser` targets instead, when this is one micro-batch
+ * of a larger batch), and sums of correct argmax predictions, entropy (nats) and targets.
  * Mask-0 rows contribute nothing to the loss, so their logits get exactly zero gradient.
  */
-export function maskedTokenStats(logits: tf.Tensor2D, targets: tf.Tensor1D, mask: tf.Tensor1D) {
+export function maskedTokenStats(
+  logits: tf.Tensor2D,
+  targets: tf.Tensor1D,
+  mask: tf.Tensor1D,
+  normaliser?: number,
+) {
   const V = logits.shape[1];
   const logp = tf.logSoftmax(logits); // [N, V]
   const nll = logp.mul(tf.oneHot(targets, V)).sum(-1).neg(); // [N]
   const count = mask.sum();
-  const loss = nll.mul(mask).sum().div(count.maximum(1)) as tf.Scalar;
+  const denominator = normaliser === undefined ? count.maximum(1) : Math.max(1, normaliser);
+  const loss = nll.mul(mask).sum().div(denominator) as tf.Scalar;
   const correct = tf.equal(logits.argMax(-1), targets).toFloat().mul(mask).sum();
   const entropy = logp.exp().mul(logp).sum(-1).neg().mul(mask).sum();
   return { loss, aux: { correct, entropy, count } };
 }
 
-/** `maskedTokenStats` of one SFT batch, plus its count of real tokens. */
-function sftForward(model: Gpt, examples: readonly SftExample[]) {
+/** `maskedTokenStats` of one SFT batch (see there for `normaliser`), plus its count of real tokens. */
+function sftForward(model: Gpt, examples: readonly SftExample[], normaliser?: number) {
   const b = sftBatch(examples, model.config.blockSize);
   const N = b.B * (b.T - 1);
   const ids = idsTensor(b);
@@ -84,7 +91,8 @@ function sftForward(model: Gpt, examples: readonly SftExample[]) {
   const targets = ids.slice([0, 1], [b.B, b.T - 1]).reshape([N]) as tf.Tensor1D; // [N]
   const logits = model.logits(model.forward(inputs).hidden).reshape([N, model.config.vocabSize]);
   const tokens = b.mask.reduce((a, v) => a + v, 0);
-  return { ...maskedTokenStats(logits as tf.Tensor2D, targets, tf.tensor1d(b.lossMask)), tokens };
+  const mask = tf.tensor1d(b.lossMask);
+  return { ...maskedTokenStats(logits as tf.Tensor2D, targets, mask, normaliser), tokens };
 }
 
 /** Token-weighted held-out loss, accuracy and entropy. */
@@ -153,21 +161,25 @@ export async function trainSft(
       step: (s, lr): StepOutput => {
         const { rows } = batchAt(rng, s, data.train.length, c.batchSize, grouping);
         const batch = rows.map((i) => data.train[i]!);
+        const targets = batch.reduce((n, e) => n + e.response.length, 0);
+        const lengths = batch.map((e) => e.prompt.length + e.response.length);
         let tokens = 0;
-        const r = guardedStep(
-          optimizer,
-          () => {
-            const out = sftForward(model, batch);
-            tokens = out.tokens;
-            return { loss: out.loss, aux: out.aux };
-          },
-          { stage: c.stage, step: s + 1, lr },
-        );
-        const n = r.aux.count[0]!;
+        const parts = lengthSortedParts(lengths, c.microBatches).map((part) => () => {
+          const out = sftForward(
+            model,
+            part.map((i) => batch[i]!),
+            targets,
+          );
+          tokens += out.tokens;
+          return { loss: out.loss, aux: out.aux };
+        });
+        const r = guardedStep(optimizer, parts, { stage: c.stage, step: s + 1, lr });
+        const sum = (a: Float32Array) => a.reduce((x, y) => x + y, 0);
+        const n = sum(r.aux.count);
         const sums: Partial<Record<MetricName, number>> = {
           loss: r.loss * n,
-          mean_token_accuracy: r.aux.correct[0]!,
-          entropy: r.aux.entropy[0]!,
+          mean_token_accuracy: sum(r.aux.correct),
+          entropy: sum(r.aux.entropy),
         };
         return {
           sums,
