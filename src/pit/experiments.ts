@@ -163,6 +163,15 @@ export interface Generations {
   rpScores: { original: number[]; pit: number[] };
 }
 
+/**
+ * y_0 ~ M_P^RL for every evaluation row: the responses every system improves. Its random stream
+ * depends only on the seed and its label, so every stage that calls this gets the same y_0 and
+ * none has to wait for another's.
+ */
+export function sampleOriginal(policy: Gpt, e: ExperimentContext): string[] {
+  return respond(policy, e.tok, e.xs, genOptions(e, 'original', e.config.responseTemperature));
+}
+
 export function generateSystems(
   models: EvalModels,
   e: ExperimentContext,
@@ -171,9 +180,13 @@ export function generateSystems(
   const { tok, xs } = e;
   const T = e.config.iterations;
   progress(0.05, 'original responses');
-  const yT = e.config.responseTemperature;
-  const original = respond(models.policy, tok, xs, genOptions(e, 'original', yT));
-  const resample = respond(models.policy, tok, xs, genOptions(e, 'resample', yT));
+  const original = sampleOriginal(models.policy, e);
+  const resample = respond(
+    models.policy,
+    tok,
+    xs,
+    genOptions(e, 'resample', e.config.responseTemperature),
+  );
   const rpA = scoreRp(models.rp, tok, xs, original);
   const rpB = scoreRp(models.rp, tok, xs, resample);
   const bestOfN = original.map((y, i) => (rpB[i]! > rpA[i]! ? resample[i]! : y));

@@ -1,9 +1,11 @@
 /**
- * The experiments as cached stages, one per experiment, all starting from the responses that
- * `exp_main` generates (one y_0 ~ M_P^RL for every system):
+ * The experiments as cached stages, one per experiment, all starting from one y_0 ~ M_P^RL for
+ * every system: `exp_main` samples it and generates every system's responses, which the others
+ * read; `exp_temperature` samples the same y_0 itself (`sampleOriginal`), so it runs beside
+ * `exp_main`:
  *
- *   exp_main ─┬▶ exp_temperature ─┐
- *             ├▶ exp_curriculum ──┼▶ evaluate (+ M_P^SFT vs M_P^RL) ─▶ eval.json
+ *   exp_temperature ───┐
+ *   exp_main ─┬▶ exp_curriculum ──┼▶ evaluate (+ M_P^SFT vs M_P^RL) ─▶ eval.json
  *             └▶ exp_iterations ──┘
  *
  * Each stage writes its part as JSON; `evaluate` merges them into the shape of `EvalResults`.
@@ -27,6 +29,7 @@ import {
   generateSystems,
   iterationsExperiment,
   mainExperiment,
+  sampleOriginal,
   temperatureExperiment,
 } from '../experiments';
 import { respond, scoreRp } from '../generate';
@@ -230,18 +233,24 @@ export function experimentStages(): PipelineStage[] {
   return [
     mainStage,
 
+    // Samples y_0 itself (the same y_0 as exp_main's, from the same stream), so it runs beside
+    // exp_main instead of after it.
     experimentStage(
       'exp_temperature',
-      { main: 'exp_main', improver: 'pit_rl', selfRefine: 'sft_self_refine' },
+      { policy: 'rl_mp', improver: 'pit_rl', selfRefine: 'sft_self_refine' },
       FILES.temperature,
-      (ctx, { e, g, synthetic }) =>
+      (ctx, { e, synthetic }) =>
         withPolicies(
           ctx,
-          { improver: 'improver', selfRefine: synthetic ? 'selfRefine' : undefined },
+          {
+            policy: 'policy',
+            improver: 'improver',
+            selfRefine: synthetic ? 'selfRefine' : undefined,
+          },
           (m) =>
             temperatureExperiment(
               { improver: m.improver!, selfRefine: m.selfRefine },
-              g!.original,
+              sampleOriginal(m.policy!, e),
               e,
             ),
         ),

@@ -8,8 +8,8 @@
  *                      │          └▶ sft_self_refine ─────────────────────────┼▶ experiments
  *                      └▶ judge_rm ───────────────────────────────────────────┘
  *
- *   experiments:  exp_main ─┬▶ exp_temperature ─┐
- *                           ├▶ exp_curriculum ──┼▶ evaluate (+ M_P^SFT vs M_P^RL)
+ *   experiments:  exp_temperature ───┐
+ *                 exp_main ─┬▶ exp_curriculum ──┼▶ evaluate (+ M_P^SFT vs M_P^RL)
  *                           ├▶ exp_iterations ──┘
  *                           └▶ exp_loss ◀─ rm_rpit, rm_rpit_swap, rm_rpit_diff (on request only)
  *
