@@ -130,7 +130,7 @@ export function shapeBytes(shape: readonly number[]): Uint8Array {
  * Compiles `bytes` with V8's optimising compiler straight away. By default V8 first compiles
  * WebAssembly with its baseline compiler (Liftoff) and tiers hot functions up later; with these
  * kernels, whole processes sometimes kept running the baseline code (the reference train step
- * then took ~345 ms instead of ~255 ms, in about half of the processes). Flags only change how
+ * then took ~345 ms instead of ~255 ms, in two of five processes). Flags only change how
  * modules compiled from here on are compiled; the default is restored at once.
  */
 function optimisedModule(bytes: Uint8Array): WebAssembly.Module {
