@@ -162,9 +162,11 @@ export async function trainSft(
         const { rows } = batchAt(rng, s, data.train.length, c.batchSize, grouping);
         const batch = rows.map((i) => data.train[i]!);
         const targets = batch.reduce((n, e) => n + e.response.length, 0);
-        const lengths = batch.map((e) => e.prompt.length + e.response.length);
         let tokens = 0;
-        const parts = lengthSortedParts(lengths, c.microBatches).map((part) => () => {
+        const parts = lengthSortedParts(
+          rows.map((i) => grouping.lengths[i]!),
+          c.microBatches,
+        ).map((part) => () => {
           const out = sftForward(
             model,
             part.map((i) => batch[i]!),
