@@ -35,6 +35,11 @@ export interface StageDef<C = unknown> {
   config(config: C): unknown;
   /** Files the stage writes into its artifact dir; the runner fails the stage if one is missing. */
   artifacts: readonly string[];
+  /**
+   * Estimated seconds of work on one core, from the config alone (default 1). Only ratios matter:
+   * the runner starts the ready stage heading the longest chain of estimated seconds first.
+   */
+  cost?(config: C): number;
   run(ctx: StageContext<C>): Promise<void>;
 }
 
@@ -194,7 +199,8 @@ export async function runStage<C>(
 /**
  * Runs the graph up to `targets` (default: all): each stage is a cache hit or runs once its inputs
  * exist. With `jobs` > 1 (and an executor that runs elsewhere) independent stages overlap; when
- * several are ready, the one heading the longest chain of dependants starts first. Returns every
+ * several are ready, the one heading the longest chain of estimated seconds (its own `cost` plus
+ * its costliest chain of dependants: critical-path list scheduling) starts first. Returns every
  * node with its final status and time.
  */
 export async function runGraph<C>(
@@ -219,7 +225,12 @@ export async function runGraph<C>(
   const execute: StageExecutor<C> = options.execute ?? inProcess;
   // In-process stages are synchronous compute: overlapping them would gain nothing.
   const jobs = execute === inProcess ? 1 : Math.max(1, Math.floor(options.jobs ?? 1));
-  const depth = chainLengths(nodes);
+  // Chains count only the stages this run wants: an unrequested experiment is no reason to hurry.
+  const chain = chainCosts(
+    nodes.filter((n) => wanted.has(n.name)),
+    (name) =>
+      nodeOf.get(name)!.status === 'cached' ? 0 : (byName.get(name)!.cost?.(options.config) ?? 1),
+  );
   const finished = new Set<string>();
   const pending = nodes.filter((n) => wanted.has(n.name));
   const running = new Map<string, Promise<void>>();
@@ -272,7 +283,7 @@ export async function runGraph<C>(
     }
     const ready = pending
       .filter((n) => n.deps.every((d) => finished.has(d)))
-      .sort((a, b) => depth.get(b.name)! - depth.get(a.name)!);
+      .sort((a, b) => chain.get(b.name)! - chain.get(a.name)!);
     for (const node of ready.slice(0, Math.max(0, jobs - running.size))) {
       pending.splice(pending.indexOf(node), 1);
       running.set(node.name, start(node));
@@ -285,12 +296,15 @@ export async function runGraph<C>(
   return nodes;
 }
 
-/** Length of the longest chain of dependants below each node (a sink is 0). */
-function chainLengths(nodes: readonly GraphNode[]): Map<string, number> {
-  const depth = new Map<string, number>();
+/** Each node's cost plus the costliest chain of its dependants (nodes in topological order). */
+export function chainCosts(
+  nodes: readonly Pick<GraphNode, 'name' | 'deps'>[],
+  cost: (name: string) => number,
+): Map<string, number> {
+  const chain = new Map<string, number>();
   for (const node of [...nodes].reverse()) {
-    const below = nodes.filter((n) => n.deps.includes(node.name)).map((n) => depth.get(n.name)!);
-    depth.set(node.name, below.length === 0 ? 0 : 1 + Math.max(...below));
+    const below = nodes.filter((n) => n.deps.includes(node.name)).map((n) => chain.get(n.name)!);
+    chain.set(node.name, cost(node.name) + Math.max(0, ...below));
   }
-  return depth;
+  return chain;
 }

@@ -188,6 +188,32 @@ test('jobs > 1 overlaps independent stages, longest chain first; a failure abort
   );
 });
 
+test('ready stages start by their longest chain of estimated seconds, not of stages', async () => {
+  //   a ─▶ b ─▶ c   (1.5 s each)      x (10 s)      y (no estimate: 1 s)
+  const mk = (name: string, deps: Record<string, string>, seconds?: number) =>
+    stage({ name, deps, run: async () => {}, ...(seconds ? { cost: () => seconds } : {}) });
+  const defs = [mk('y', {}), mk('a', {}, 1.5), mk('b', { a: 'a' }, 1.5), mk('c', { b: 'b' }, 1.5)];
+  const config: Config = Object.fromEntries(['x', ...defs.map((d) => d.name)].map((n) => [n, {}]));
+  const started: string[] = [];
+  const execute: StageExecutor<Config> = async (def) => {
+    started.push(def.name);
+    return {};
+  };
+  const run = async (all: StageDef<Config>[], dir: string) => {
+    started.length = 0;
+    const store = new ArtifactStore(path.join(root, dir));
+    await runGraph(all, { ...base, config, store, execute, jobs: 1 });
+    return [...started];
+  };
+  // Without x, a's chain (4.5 s) outranks y (1 s); registry order would have started y first.
+  assert.equal(await run(defs, 'cost1'), ['a', 'b', 'c', 'y']);
+  // x's 10 s outrank a's three stages.
+  assert.equal((await run([...defs, mk('x', {}, 10)], 'cost2'))[0], 'x');
+  // A cached stage costs nothing: with x's artifact in place, a's chain leads again.
+  assert.equal(await run([mk('x', {}, 10)], 'cost3'), ['x']);
+  assert.equal(await run([...defs, mk('x', {}, 10)], 'cost3'), ['a', 'b', 'c', 'y']);
+});
+
 test('a worker process reports a stage error back with its message', async () => {
   const execute = workerExecutor('cpu');
   const ctx = { config: {}, seed: 0, inputs: {}, outDir: root, workDir: root, progress() {} };

@@ -30,3 +30,34 @@ export function modelConfig(
 export function readTokenized(dir: string): { splits: Splits; tok: Tokenizer } {
   return { splits: readSplits(dir), tok: readTokenizer(dir) };
 }
+
+/**
+ * Seconds per unit of each stage's work on the default model: a training row for the SFT stages,
+ * a preference pair for the reward models (a row for the judge's language model; a judge RM step
+ * costs about three), a PPO query for RL, one draw of one evaluated prompt for the experiments.
+ * Measured from a fresh default run on the 2-core reference machine (wasm, commit 66e5d05). The
+ * stages' `cost` estimates multiply them by their config's sizes; only ratios order a run.
+ */
+const UNIT_SECONDS = {
+  sft_mp: 4.1e-3,
+  sft_pit: 5.7e-3,
+  sft_self_refine: 6.9e-3,
+  rm_rp: 8.1e-3,
+  rm_rpit: 22e-3,
+  judge_rm: 3e-3,
+  rl_mp: 27e-3,
+  pit_rl: 28e-3,
+  exp_main: 48e-3,
+  exp_temperature: 35e-3,
+  exp_iterations: 19e-3,
+  exp_curriculum: 10e-3,
+  evaluate: 9e-3,
+  exp_loss: 60e-3,
+} as const;
+
+/** A stage with a measured unit cost. */
+export type CostedStage = keyof typeof UNIT_SECONDS;
+
+/** Estimated seconds of `units` of `kind`'s work (see `UNIT_SECONDS`). */
+export const estimatedSeconds = (kind: CostedStage, units: number): number =>
+  UNIT_SECONDS[kind] * units;

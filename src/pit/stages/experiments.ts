@@ -35,7 +35,13 @@ import {
 import { respond, scoreRp } from '../generate';
 import { type GapModel, lossAblation, sampleEdits } from '../loss_ablation';
 import { type ArtifactFile, FILES, loadPolicy, loadReward, readJson, writeJson } from './artifacts';
-import { type Ctx, type PipelineStage, readTokenized } from './common';
+import {
+  type CostedStage,
+  type Ctx,
+  estimatedSeconds,
+  type PipelineStage,
+  readTokenized,
+} from './common';
 import { GAP_LOSS_ABLATIONS } from './reward';
 
 /** The experiment stages and their result files, by the name `pitlab experiment <name>` uses. */
@@ -78,7 +84,7 @@ interface Shared {
  * `exp_main`'s responses when it depends on them, and writes what `compute` returns to `file`.
  */
 function experimentStage(
-  name: string,
+  name: CostedStage,
   deps: Record<string, string>,
   file: ArtifactFile,
   compute: (ctx: Ctx, s: Shared) => Promise<unknown>,
@@ -93,6 +99,7 @@ function experimentStage(
       name === 'evaluate'
         ? [c.improve, c.data.evalSize, c.rlhf.temperature]
         : [c.improve, c.data.evalSize],
+    cost: (c) => estimatedSeconds(name, c.improve.samples * c.data.evalSize),
     artifacts: name === 'exp_main' ? [file, FILES.generations] : [file],
     async run(ctx) {
       runtime.seed(ctx.seed);

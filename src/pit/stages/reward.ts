@@ -11,7 +11,14 @@ import { evaluateReward, trainReward } from '../../train/reward';
 import { sftExamples, trainSft } from '../../train/sft';
 import { trainSettings } from '../config';
 import { FILES, keepMetrics, loadPolicy, loadReward, writeJson } from './artifacts';
-import { type Ctx, modelConfig, type PipelineStage, progressHooks, readTokenized } from './common';
+import {
+  type Ctx,
+  estimatedSeconds,
+  modelConfig,
+  type PipelineStage,
+  progressHooks,
+  readTokenized,
+} from './common';
 
 /** R_P starts from M_P^SFT's trunk and a fresh head, as is usual ([N], TRL). */
 function initialRp(ctx: Ctx): RewardModel {
@@ -52,6 +59,10 @@ function rewardStage(name: string, ablation?: PitLoss): PipelineStage {
     name,
     deps: rp ? { tok: 'tokenizer', sft: 'sft_mp' } : { tok: 'tokenizer', rp: 'rm_rp' },
     config: (c) => [rp ? c.reward : ablation ? { ...c.gapReward, loss: ablation } : c.gapReward],
+    cost: (c) => {
+      const { maxSteps, batchSize } = rp ? c.reward : c.gapReward;
+      return estimatedSeconds(rp ? 'rm_rp' : 'rm_rpit', maxSteps * batchSize);
+    },
     artifacts: [FILES.reward, FILES.summary],
     async run(ctx) {
       runtime.seed(ctx.seed);
@@ -97,6 +108,7 @@ const judgeStage: PipelineStage = {
   name: 'judge_rm',
   deps: { tok: 'tokenizer' },
   config: (c) => [c.judgeModel, c.judge],
+  cost: ({ judge: j }) => estimatedSeconds('judge_rm', (j.sftSteps + 3 * j.maxSteps) * j.batchSize),
   artifacts: [FILES.reward, FILES.summary],
   async run(ctx) {
     runtime.seed(ctx.seed + 1);

@@ -15,7 +15,13 @@ import { trainPpo, ValueModel } from '../../train/ppo';
 import type { Pair } from '../../train/reward';
 import { gapReward, improveOnce, respond, rpReward, scoreGap, scoreRp } from '../generate';
 import { FILES, keepMetrics, loadPolicy, loadReward, writeJson } from './artifacts';
-import { type Ctx, type PipelineStage, progressHooks, readTokenized } from './common';
+import {
+  type Ctx,
+  estimatedSeconds,
+  type PipelineStage,
+  progressHooks,
+  readTokenized,
+} from './common';
 
 /**
  * PPO's three models from one SFT artifact and one reward model: the policy, its frozen copy as
@@ -35,6 +41,7 @@ const rlhfStage: PipelineStage = {
   name: 'rl_mp',
   deps: { tok: 'tokenizer', sft: 'sft_mp', rm: 'rm_rp' },
   config: (c) => [c.rlhf],
+  cost: ({ rlhf }) => estimatedSeconds('rl_mp', rlhf.totalUpdates * rlhf.batchSize),
   artifacts: [FILES.policy],
   async run(ctx) {
     runtime.seed(ctx.seed);
@@ -93,6 +100,8 @@ function pitRlStage(name: string, rounds: number[] | undefined): PipelineStage {
         [temperature, responseTemperature, maxNewTokens],
       ];
     },
+    cost: ({ pitRl: p }) =>
+      estimatedSeconds('pit_rl', (rounds ?? p.rounds).length * p.totalUpdates * p.batchSize),
     artifacts: [FILES.policy, FILES.summary],
     async run(ctx) {
       runtime.seed(ctx.seed);

@@ -10,7 +10,14 @@ import { sftExamples, trainSft } from '../../train/sft';
 import { type PipelineConfig, trainSettings } from '../config';
 import { selfRefineExamples } from '../self_refine';
 import { FILES, keepMetrics, loadPolicy, writeJson } from './artifacts';
-import { type Ctx, modelConfig, type PipelineStage, progressHooks, readTokenized } from './common';
+import {
+  type Ctx,
+  estimatedSeconds,
+  modelConfig,
+  type PipelineStage,
+  progressHooks,
+  readTokenized,
+} from './common';
 
 /** M_P (from scratch) or M_PIT (from M_P^SFT) trained on the pairs in `kind`'s layout. */
 function sftStage(
@@ -22,6 +29,7 @@ function sftStage(
     name,
     deps: kind === 'mp' ? { tok: 'tokenizer' } : { tok: 'tokenizer', base: 'sft_mp' },
     config: (c: PipelineConfig) => [c.model, c[section]],
+    cost: (c) => estimatedSeconds(name, c[section].maxSteps * c[section].batchSize),
     artifacts: [FILES.policy, FILES.summary],
     async run(ctx: Ctx) {
       runtime.seed(ctx.seed);
@@ -55,6 +63,8 @@ const selfRefineStage: PipelineStage = {
   name: 'sft_self_refine',
   deps: { tok: 'tokenizer', base: 'sft_mp' },
   config: (c) => [c.model, c.sftImprover],
+  cost: (c) =>
+    estimatedSeconds('sft_self_refine', c.sftImprover.maxSteps * c.sftImprover.batchSize),
   artifacts: [FILES.policy],
   async run(ctx) {
     runtime.seed(ctx.seed);
