@@ -130,8 +130,23 @@ export interface StepResult<K extends string> {
 /** One micro-batch: its share of the batch loss, and auxiliary tensors from the same pass. */
 export type LossPart<K extends string> = () => { loss: tf.Scalar; aux?: Record<K, tf.Tensor> };
 
+/**
+ * A micro-batch whose gradients another thread computes (see gradient_thread.ts): `start` sends it
+ * off before the local parts run, `collect` waits for its loss, host aux and gradients.
+ */
+export interface RemotePart<K extends string> {
+  start(): void;
+  collect(): { loss: number; aux: Record<K, Float32Array>; grads: Float32Array[] };
+}
+
+type PartGradients<K extends string> = {
+  loss: number;
+  aux: Record<K, Float32Array>;
+  grads: tf.Tensor[];
+};
+
 /** Loss, host aux and gradients (in `vars` order) of one part; leaves only the gradients. */
-function partGradients<K extends string>(vars: tf.Variable[], part: LossPart<K>) {
+function partGradients<K extends string>(vars: tf.Variable[], part: LossPart<K>): PartGradients<K> {
   let auxT: Record<string, tf.Tensor> = {};
   const { value, grads } = tf.variableGrads(() => {
     const out = part();
@@ -148,6 +163,15 @@ function partGradients<K extends string>(vars: tf.Variable[], part: LossPart<K>)
   tf.dispose(Object.values(auxT));
   // variables the loss does not reach get no entry; a zero gradient keeps the order aligned
   return { loss, aux, grads: vars.map((v) => grads[v.name] ?? tf.zerosLike(v)) };
+}
+
+/** A remote part's result with its gradients as tensors of the variables' shapes. */
+function remoteGradients<K extends string>(
+  vars: tf.Variable[],
+  part: RemotePart<K>,
+): PartGradients<K> {
+  const r = part.collect();
+  return { ...r, grads: vars.map((v, i) => tf.tensor(r.grads[i]!, v.shape)) };
 }
 
 function concatAux<K extends string>(parts: Record<K, Float32Array>[]): Record<K, Float32Array> {
@@ -176,14 +200,33 @@ function concatAux<K extends string>(parts: Record<K, Float32Array>[]): Record<K
  */
 export function guardedStep<K extends string>(
   optimizer: AdamW,
-  parts: LossPart<K> | readonly LossPart<K>[],
+  parts: LossPart<K> | readonly (LossPart<K> | RemotePart<K>)[],
   ctx: { stage: string; step: number; lr: number },
 ): StepResult<K> {
+  const list = typeof parts === 'function' ? [parts] : parts;
+  const vars = optimizer.vars;
+  for (const part of list) if (typeof part !== 'function') part.start();
+  // Local parts run while remote ones are computed elsewhere; the sum then goes in part order,
+  // so the step does not depend on where a part ran.
+  let local: (PartGradients<K> | null)[];
+  try {
+    local = list.map((part) => (typeof part === 'function' ? partGradients(vars, part) : null));
+  } catch (err) {
+    // a started remote part's reply must not be left for the next step to read
+    for (const part of list) {
+      try {
+        if (typeof part !== 'function') part.collect();
+      } catch {
+        // the local part's error is the one to report
+      }
+    }
+    throw err;
+  }
   let loss = 0;
   let summed: tf.Tensor[] | undefined;
   const auxParts: Record<K, Float32Array>[] = [];
-  for (const part of typeof parts === 'function' ? [parts] : parts) {
-    const r = partGradients(optimizer.vars, part);
+  for (const [i, part] of list.entries()) {
+    const r = local[i] ?? remoteGradients(vars, part as RemotePart<K>);
     loss += r.loss;
     auxParts.push(r.aux);
     if (!summed) {

@@ -17,6 +17,7 @@ import {
   type StageOutcome,
   type StepOutput,
 } from './driver';
+import { GradientThread } from './gradient_thread';
 import { batchAt, guardedStep, lengthSortedParts, type TrainerHooks } from './loop';
 import type { MetricName } from './metrics';
 import { AdamW } from './optim';
@@ -26,17 +27,32 @@ export interface SftConfig extends BaseTrainConfig {
   evalBatchSize: number;
   /** Name of the stage (file names, checkpoint check, data-order stream). @defaultValue 'sft' */
   stage: string;
+  /**
+   * Worker threads computing gradients beside this one (data parallelism on one machine, see
+   * `gradient_thread.ts`): each takes one of a step's longest micro-batches, so it must be below
+   * `microBatches`. A step is the same, bit for bit, with any number; it pays only where a core
+   * would otherwise idle. @defaultValue 0
+   */
+  gradientThreads: number;
 }
 
 export const DEFAULT_SFT_CONFIG: Readonly<SftConfig> = Object.freeze({
   ...DEFAULT_BASE_TRAIN_CONFIG,
   evalBatchSize: 64,
   stage: 'sft',
+  gradientThreads: 0,
 });
 
 /** `DEFAULT_SFT_CONFIG` filled with `partial`, checked; `path` names the config in errors. */
 export function resolveSftConfig(partial: Partial<SftConfig> = {}, path = 'SftConfig'): SftConfig {
-  return resolveTrainConfig(DEFAULT_SFT_CONFIG, partial, path);
+  const c = resolveTrainConfig(DEFAULT_SFT_CONFIG, partial, path);
+  const n = c.gradientThreads;
+  if (!Number.isInteger(n) || n < 0 || (n > 0 && n >= c.microBatches)) {
+    throw new Error(
+      `${path}.gradientThreads: expected an integer from 0 to microBatches − 1 (${c.microBatches - 1}), got ${n}`,
+    );
+  }
+  return c;
 }
 
 export interface SftData {
@@ -83,7 +99,7 @@ export function maskedTokenStats(
 }
 
 /** `maskedTokenStats` of one SFT batch (see there for `normaliser`), plus its count of real tokens. */
-function sftForward(model: Gpt, examples: readonly SftExample[], normaliser?: number) {
+export function sftForward(model: Gpt, examples: readonly SftExample[], normaliser?: number) {
   const b = sftBatch(examples, model.config.blockSize);
   const N = b.B * (b.T - 1);
   const ids = idsTensor(b);
@@ -142,12 +158,18 @@ export async function trainSft(
     maxGradNorm: c.maxGradNorm,
   });
   const rng = runtime.rng(`${c.stage}.data`);
-  const { outDir: _o, resume: _r, ...shape } = c; // where files go does not change the trajectory
+  // Where files go and how many threads compute the gradients do not change the trajectory.
+  const { outDir: _o, resume: _r, gradientThreads: _g, ...shape } = c;
+  const vars = optimizer.vars; // the order gradients are summed and sent in
+  const threads: GradientThread[] = [];
   const grouping = {
     lengths: data.train.map((e) => e.prompt.length + e.response.length),
     groupBatches: c.groupByLength,
   };
   try {
+    for (let i = 0; i < c.gradientThreads; i++) {
+      threads.push(await GradientThread.start(runtime.backend, model.config, vars));
+    }
     // 3. the loop
     const outcome = runStage({
       stage: c.stage,
@@ -163,17 +185,24 @@ export async function trainSft(
         const batch = rows.map((i) => data.train[i]!);
         const targets = batch.reduce((n, e) => n + e.response.length, 0);
         let tokens = 0;
-        const parts = lengthSortedParts(
+        const split = lengthSortedParts(
           rows.map((i) => grouping.lengths[i]!),
           c.microBatches,
-        ).map((part) => () => {
-          const out = sftForward(
-            model,
-            part.map((i) => batch[i]!),
-            targets,
-          );
-          tokens += out.tokens;
-          return { loss: out.loss, aux: out.aux };
+        );
+        // the threads take the last (longest) parts, leaving this thread at least one
+        const firstRemote = split.length - Math.min(threads.length, split.length - 1);
+        const parts = split.map((part, j) => {
+          const examples = part.map((i) => batch[i]!);
+          if (j >= firstRemote) {
+            return threads[j - firstRemote]!.part(vars, examples, targets, (t) => {
+              tokens += t;
+            });
+          }
+          return () => {
+            const out = sftForward(model, examples, targets);
+            tokens += out.tokens;
+            return { loss: out.loss, aux: out.aux };
+          };
         });
         const r = guardedStep(optimizer, parts, { stage: c.stage, step: s + 1, lr });
         const sum = (a: Float32Array) => a.reduce((x, y) => x + y, 0);
@@ -199,5 +228,6 @@ export async function trainSft(
   } finally {
     // 4. the optimizer's moments are the only tensors this function created
     optimizer.dispose();
+    await Promise.all(threads.map((t) => t.terminate()));
   }
 }

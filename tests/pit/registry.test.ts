@@ -100,6 +100,14 @@ test('changing one section re-keys exactly its readers and their descendants', (
       readers: ['sft_pit', 'sft_self_refine'],
     },
     {
+      // threads compute the same gradients, so no artifact is recomputed for them
+      patch: (c) => {
+        c.sft.gradientThreads = 2;
+        c.sftImprover.gradientThreads = 1;
+      },
+      readers: [],
+    },
+    {
       patch: (c) => {
         c.pitRl.rounds = [1];
       },

@@ -19,6 +19,15 @@ import {
   readTokenized,
 } from './common';
 
+/**
+ * An SFT section as its stage's key sees it: gradient threads change where gradients are
+ * computed, not what they are (tests/train/gradient_thread.test.ts), so they keep the artifact.
+ */
+function trainedBy(section: PipelineConfig['sft']): Omit<PipelineConfig['sft'], 'gradientThreads'> {
+  const { gradientThreads: _threads, ...settings } = section;
+  return settings;
+}
+
 /** M_P (from scratch) or M_PIT (from M_P^SFT) trained on the pairs in `kind`'s layout. */
 function sftStage(
   name: 'sft_mp' | 'sft_pit',
@@ -28,7 +37,7 @@ function sftStage(
   return {
     name,
     deps: kind === 'mp' ? { tok: 'tokenizer' } : { tok: 'tokenizer', base: 'sft_mp' },
-    config: (c: PipelineConfig) => [c.model, c[section]],
+    config: (c: PipelineConfig) => [c.model, trainedBy(c[section])],
     cost: (c) => estimatedSeconds(name, c[section].maxSteps * c[section].batchSize),
     artifacts: [FILES.policy, FILES.summary],
     async run(ctx: Ctx) {
@@ -62,7 +71,7 @@ function sftStage(
 const selfRefineStage: PipelineStage = {
   name: 'sft_self_refine',
   deps: { tok: 'tokenizer', base: 'sft_mp' },
-  config: (c) => [c.model, c.sftImprover],
+  config: (c) => [c.model, trainedBy(c.sftImprover)],
   cost: (c) =>
     estimatedSeconds('sft_self_refine', c.sftImprover.maxSteps * c.sftImprover.batchSize),
   artifacts: [FILES.policy],

@@ -1,0 +1,121 @@
+/**
+ * Data parallelism on one machine: a worker thread with its own tfjs runtime and a replica of the
+ * model computes the gradients of some of a step's micro-batches while the calling thread computes
+ * the others. The caller adds every part's gradients in part order and applies the update, so a
+ * step is the same, bit for bit, with or without the thread (tested): each part's gradients are a
+ * deterministic function of the weights and the part's rows, wherever they are computed.
+ *
+ *   caller ── {weights, rows, normaliser} ──▶ gradient_worker.ts: sftForward → variableGrads
+ *          ◀── {loss, aux, grads} (MessagePort) + Atomics.notify ──
+ *
+ * The caller blocks on `Atomics.wait` only after its own parts are done; `receiveMessageOnPort`
+ * then reads the reply synchronously, so a training step stays a synchronous function.
+ */
+import path from 'node:path';
+import {
+  MessageChannel,
+  type MessagePort,
+  receiveMessageOnPort,
+  Worker,
+} from 'node:worker_threads';
+import type * as tf from '@tensorflow/tfjs';
+import type { GptConfig } from '../models';
+import type { SftExample } from './batches';
+import type { RemotePart } from './loop';
+
+/** What the thread computes: one SFT micro-batch (see `sftForward`). */
+export interface GradientRequest {
+  weights: Float32Array[];
+  rows: readonly SftExample[];
+  normaliser: number;
+}
+
+export type GradientReply =
+  | { loss: number; aux: Record<string, Float32Array>; grads: Float32Array[]; tokens: number }
+  | { error: string };
+
+/** Setup the thread receives as `workerData`. */
+export interface GradientThreadInit {
+  backend: string;
+  model: GptConfig;
+  /** Shapes of the variables, in the order weights and gradients travel. */
+  shapes: number[][];
+  port: MessagePort;
+  /** Int32 flag the thread sets to 1 when a reply is waiting. */
+  ready: SharedArrayBuffer;
+}
+
+const ENTRY = path.join(__dirname, 'gradient_worker.ts');
+/** A micro-batch takes milliseconds to seconds; minutes mean the thread is gone. */
+const REPLY_TIMEOUT_MS = 300_000;
+
+/** A worker thread computing SFT micro-batches' gradients on a replica of one model. */
+export class GradientThread {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly port: MessagePort,
+    private readonly flag: Int32Array,
+  ) {}
+
+  /** Starts the thread and waits until its runtime and replica are ready. */
+  static async start(
+    backend: string,
+    model: GptConfig,
+    vars: readonly tf.Variable[],
+  ): Promise<GradientThread> {
+    const { port1, port2 } = new MessageChannel();
+    const ready = new SharedArrayBuffer(4);
+    const init: GradientThreadInit = {
+      backend,
+      model,
+      shapes: vars.map((v) => [...v.shape]),
+      port: port2,
+      ready,
+    };
+    // Worker threads take only .js entries; this one loads the TypeScript sources as the CLI does.
+    const worker = new Worker(
+      `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(ENTRY)});`,
+      { eval: true, workerData: init, transferList: [port2] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', (m: { ready?: boolean; error?: string }) =>
+        m.ready ? resolve() : reject(new Error(`gradient thread: ${m.error}`)),
+      );
+      worker.once('error', reject);
+    });
+    return new GradientThread(worker, port1, new Int32Array(ready));
+  }
+
+  /** A micro-batch for `guardedStep` whose gradients this thread computes. */
+  part(
+    vars: readonly tf.Variable[],
+    rows: readonly SftExample[],
+    normaliser: number,
+    onTokens: (tokens: number) => void,
+  ): RemotePart<string> {
+    return {
+      start: () => {
+        const weights = vars.map((v) => v.dataSync() as Float32Array);
+        const request: GradientRequest = { weights, rows, normaliser };
+        this.port.postMessage(request); // copied: on 'cpu' dataSync returns the variable's storage
+      },
+      collect: () => {
+        // A thread that died cannot say so while this one blocks: give up after a generous wait.
+        if (Atomics.wait(this.flag, 0, 0, REPLY_TIMEOUT_MS) === 'timed-out') {
+          throw new Error(`gradient thread: no reply within ${REPLY_TIMEOUT_MS / 1000} s`);
+        }
+        Atomics.store(this.flag, 0, 0);
+        const reply = receiveMessageOnPort(this.port)?.message as GradientReply | undefined;
+        if (!reply) throw new Error('gradient thread: signalled without a reply');
+        if ('error' in reply) throw new Error(`gradient thread: ${reply.error}`);
+        onTokens(reply.tokens);
+        return reply;
+      },
+    };
+  }
+
+  async terminate(): Promise<void> {
+    this.port.close();
+    await this.worker.terminate();
+  }
+}
