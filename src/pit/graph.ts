@@ -40,6 +40,11 @@ export interface StageDef<C = unknown> {
    * the runner starts the ready stage heading the longest chain of estimated seconds first.
    */
   cost?(config: C): number;
+  /**
+   * Cores the stage keeps busy (default 1), e.g. 2 for a trainer with a gradient thread: the
+   * runner counts them against `jobs`, so no other stage shares those cores meanwhile.
+   */
+  cores?(config: C): number;
   run(ctx: StageContext<C>): Promise<void>;
 }
 
@@ -231,6 +236,9 @@ export async function runGraph<C>(
     (name) =>
       nodeOf.get(name)!.status === 'cached' ? 0 : (byName.get(name)!.cost?.(options.config) ?? 1),
   );
+  const coresOf = (name: string) =>
+    Math.max(1, Math.floor(byName.get(name)!.cores?.(options.config) ?? 1));
+  let busy = 0; // cores held by running stages
   const finished = new Set<string>();
   const pending = nodes.filter((n) => wanted.has(n.name));
   const running = new Map<string, Promise<void>>();
@@ -284,9 +292,18 @@ export async function runGraph<C>(
     const ready = pending
       .filter((n) => n.deps.every((d) => finished.has(d)))
       .sort((a, b) => chain.get(b.name)! - chain.get(a.name)!);
-    for (const node of ready.slice(0, Math.max(0, jobs - running.size))) {
+    for (const node of ready) {
+      // a stage wanting more cores than the run has still starts, alone
+      const want = Math.min(jobs, coresOf(node.name));
+      if (busy + want > jobs) continue; // a later, smaller stage may fit the free cores
+      busy += want;
       pending.splice(pending.indexOf(node), 1);
-      running.set(node.name, start(node));
+      running.set(
+        node.name,
+        start(node).finally(() => {
+          busy -= want;
+        }),
+      );
     }
     if (running.size === 0) break;
     await Promise.race(running.values());

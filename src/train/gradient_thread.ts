@@ -1,7 +1,7 @@
 /**
  * Data parallelism on one machine: a worker thread with its own tfjs runtime and a replica of the
- * model computes the gradients of some of a step's micro-batches while the calling thread computes
- * the others. The caller adds every part's gradients in part order and applies the update, so a
+ * model computes the gradients of some of a step's micro-batches (`assignParts` balances them)
+ * while the calling thread computes the others. The caller adds every part's gradients in part order and applies the update, so a
  * step is the same, bit for bit, with or without the thread (tested): each part's gradients are a
  * deterministic function of the weights and the part's rows, wherever they are computed.
  *
@@ -41,13 +41,31 @@ export interface GradientThreadInit {
   /** Shapes of the variables, in the order weights and gradients travel. */
   shapes: number[][];
   port: MessagePort;
-  /** Int32 flag the thread sets to 1 when a reply is waiting. */
+  /** Int32 count of replies waiting to be read: the thread adds 1 per reply. */
   ready: SharedArrayBuffer;
 }
 
 const ENTRY = path.join(__dirname, 'gradient_worker.ts');
 /** A micro-batch takes milliseconds to seconds; minutes mean the thread is gone. */
 const REPLY_TIMEOUT_MS = 300_000;
+
+/**
+ * Which worker computes each part (0: the calling thread, 1..: the threads), balancing the parts'
+ * `work` by longest-processing-time-first; ties go to a thread, since the caller also sums and
+ * updates. Deterministic, so a step's split never depends on timing.
+ */
+export function assignParts(work: readonly number[], workers: number): number[] {
+  const load = new Array<number>(Math.max(1, workers)).fill(0);
+  const owner = new Array<number>(work.length).fill(0);
+  const order = work.map((_, i) => i).sort((a, b) => work[b]! - work[a]! || a - b);
+  for (const part of order) {
+    let best = load.length - 1;
+    for (let w = load.length - 2; w >= 0; w--) if (load[w]! < load[best]!) best = w;
+    owner[part] = best;
+    load[best]! += work[part]!;
+  }
+  return owner;
+}
 
 /** A worker thread computing SFT micro-batches' gradients on a replica of one model. */
 export class GradientThread {
@@ -100,11 +118,12 @@ export class GradientThread {
         this.port.postMessage(request); // copied: on 'cpu' dataSync returns the variable's storage
       },
       collect: () => {
+        // The flag counts replies not yet read; they arrive in the order the parts were sent.
         // A thread that died cannot say so while this one blocks: give up after a generous wait.
         if (Atomics.wait(this.flag, 0, 0, REPLY_TIMEOUT_MS) === 'timed-out') {
           throw new Error(`gradient thread: no reply within ${REPLY_TIMEOUT_MS / 1000} s`);
         }
-        Atomics.store(this.flag, 0, 0);
+        Atomics.sub(this.flag, 0, 1);
         const reply = receiveMessageOnPort(this.port)?.message as GradientReply | undefined;
         if (!reply) throw new Error('gradient thread: signalled without a reply');
         if ('error' in reply) throw new Error(`gradient thread: ${reply.error}`);

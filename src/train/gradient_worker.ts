@@ -15,7 +15,7 @@ const flag = new Int32Array(init.ready);
 
 function reply(message: GradientReply): void {
   init.port.postMessage(message); // copied, not transferred: on 'cpu' dataSync returns storage
-  Atomics.store(flag, 0, 1);
+  Atomics.add(flag, 0, 1);
   Atomics.notify(flag, 0);
 }
 

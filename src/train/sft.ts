@@ -17,7 +17,7 @@ import {
   type StageOutcome,
   type StepOutput,
 } from './driver';
-import { GradientThread } from './gradient_thread';
+import { assignParts, GradientThread } from './gradient_thread';
 import { batchAt, guardedStep, lengthSortedParts, type TrainerHooks } from './loop';
 import type { MetricName } from './metrics';
 import { AdamW } from './optim';
@@ -185,16 +185,16 @@ export async function trainSft(
         const batch = rows.map((i) => data.train[i]!);
         const targets = batch.reduce((n, e) => n + e.response.length, 0);
         let tokens = 0;
-        const split = lengthSortedParts(
-          rows.map((i) => grouping.lengths[i]!),
-          c.microBatches,
-        );
-        // the threads take the last (longest) parts, leaving this thread at least one
-        const firstRemote = split.length - Math.min(threads.length, split.length - 1);
+        const lengths = rows.map((i) => grouping.lengths[i]!);
+        const split = lengthSortedParts(lengths, c.microBatches);
+        // a part's work: its rows times the length they are padded to
+        const work = split.map((part) => part.length * Math.max(...part.map((i) => lengths[i]!)));
+        const owner = assignParts(work, 1 + threads.length);
         const parts = split.map((part, j) => {
           const examples = part.map((i) => batch[i]!);
-          if (j >= firstRemote) {
-            return threads[j - firstRemote]!.part(vars, examples, targets, (t) => {
+          const thread = threads[owner[j]! - 1];
+          if (thread) {
+            return thread.part(vars, examples, targets, (t) => {
               tokens += t;
             });
           }

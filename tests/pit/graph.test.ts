@@ -214,6 +214,39 @@ test('ready stages start by their longest chain of estimated seconds, not of sta
   assert.equal(await run([...defs, mk('x', {}, 10)], 'cost3'), ['a', 'b', 'c', 'y']);
 });
 
+test('a stage that keeps two cores busy runs alone on two jobs', async () => {
+  //   wide (2 cores, heads the longest chain) ─▶ after        a, b (1 core each)
+  const mk = (name: string, deps: Record<string, string>, extra: Partial<StageDef<Config>> = {}) =>
+    stage({ name, deps, run: async () => {}, ...extra });
+  const defs = [
+    mk('a', {}),
+    mk('b', {}),
+    mk('wide', {}, { cores: () => 2, cost: () => 5 }),
+    mk('after', { wide: 'wide' }),
+  ];
+  const config: Config = Object.fromEntries(defs.map((d) => [d.name, {}]));
+  const overlaps: string[][] = [];
+  const running = new Set<string>();
+  const execute: StageExecutor<Config> = async (def) => {
+    running.add(def.name);
+    overlaps.push([...running].sort());
+    await new Promise((r) => setTimeout(r, 15));
+    running.delete(def.name);
+    return {};
+  };
+  const store = new ArtifactStore(path.join(root, 'cores'));
+  await runGraph(defs, { ...base, config, store, execute, jobs: 2 });
+  assert.equal(overlaps[0], ['wide'], 'the wide stage starts first, and alone');
+  assert.ok(
+    overlaps.every((names) => !names.includes('wide') || names.length === 1),
+    `nothing ran beside it: ${JSON.stringify(overlaps)}`,
+  );
+  assert.ok(
+    overlaps.some((names) => names.length === 2),
+    'the one-core stages still overlap',
+  );
+});
+
 test('a worker process reports a stage error back with its message', async () => {
   const execute = workerExecutor('cpu');
   const ctx = { config: {}, seed: 0, inputs: {}, outDir: root, workDir: root, progress() {} };

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { Gpt } from '../../src/models';
 import { Rng, runtime } from '../../src/runtime';
 import { type MetricsRow, resolveSftConfig, type SftExample, trainSft } from '../../src/train';
-import { GradientThread } from '../../src/train/gradient_thread';
+import { assignParts, GradientThread } from '../../src/train/gradient_thread';
 
 const TINY = { vocabSize: 20, blockSize: 24, nLayer: 2, nHead: 2, nEmbd: 32 };
 
@@ -46,10 +46,16 @@ test('SFT with gradient threads: the same weights bit for bit, the same metrics'
   const alone = await train(0);
   const one = await train(1);
   const two = await train(2, 3);
+  const fourParts = await train(0, 4);
+  const fourPartsThreaded = await train(1, 4); // two parts on each side
   assert.is(tf.memory().numTensors, before, 'no tensors left behind');
-  for (const run of [one, two]) {
-    assert.equal(run.weights, alone.weights);
-    for (const [i, row] of alone.rows.entries()) {
+  for (const [run, ref] of [
+    [one, alone],
+    [two, alone],
+    [fourPartsThreaded, fourParts],
+  ] as const) {
+    assert.equal(run.weights, ref.weights);
+    for (const [i, row] of ref.rows.entries()) {
       for (const k of [
         'loss',
         'mean_token_accuracy',
@@ -63,6 +69,13 @@ test('SFT with gradient threads: the same weights bit for bit, the same metrics'
   // a different batch split is a different sum: the comparison above could fail
   const split2 = await train(0, 2);
   assert.not.equal(split2.weights, alone.weights);
+});
+
+test('assignParts balances work longest first, ties to a thread, deterministically', () => {
+  assert.equal(assignParts([20, 23, 27, 30], 2), [1, 0, 0, 1]); // 50 / 50
+  assert.equal(assignParts([5, 5], 2), [1, 0]);
+  assert.equal(assignParts([9, 1, 1], 3), [2, 1, 0]);
+  assert.equal(assignParts([3, 2, 1], 1), [0, 0, 0]);
 });
 
 test('gradientThreads must leave this thread a micro-batch', () => {

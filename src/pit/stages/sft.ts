@@ -38,6 +38,7 @@ function sftStage(
     name,
     deps: kind === 'mp' ? { tok: 'tokenizer' } : { tok: 'tokenizer', base: 'sft_mp' },
     config: (c: PipelineConfig) => [c.model, trainedBy(c[section])],
+    cores: (c) => 1 + (c[section].gradientThreads ?? 0),
     cost: (c) => estimatedSeconds(name, c[section].maxSteps * c[section].batchSize),
     artifacts: [FILES.policy, FILES.summary],
     async run(ctx: Ctx) {
@@ -72,6 +73,7 @@ const selfRefineStage: PipelineStage = {
   name: 'sft_self_refine',
   deps: { tok: 'tokenizer', base: 'sft_mp' },
   config: (c) => [c.model, trainedBy(c.sftImprover)],
+  cores: (c) => 1 + (c.sftImprover.gradientThreads ?? 0),
   cost: (c) =>
     estimatedSeconds('sft_self_refine', c.sftImprover.maxSteps * c.sftImprover.batchSize),
   artifacts: [FILES.policy],
