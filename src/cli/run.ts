@@ -48,7 +48,9 @@ const RUN_OPTIONS = {
   jobs: {
     type: 'string',
     arg: 'N',
-    help: 'stages at once, each in its own process (default: one per core, at most 4)',
+    help:
+      'cores to keep busy: stages at once, each in its own process; a stage with threads counts ' +
+      'each (default: one per core, at most 4)',
   },
   json: { type: 'boolean', default: false, help: 'print JSON instead of text' },
 } as const;

@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type ArtifactStore, stageKey } from './cache';
+import { plannedOrder } from './schedule';
 
 export type StageStatus = 'cached' | 'stale' | 'running' | 'failed' | 'done';
 
@@ -96,7 +97,10 @@ export interface GraphOptions<C = unknown> {
   config: C;
   /** Where stages run (default: in this process). */
   execute?: StageExecutor<C>;
-  /** Stages run at once, for executors that run elsewhere (default 1). */
+  /**
+   * Cores to keep busy, for executors that run elsewhere (default 1): stages at once, each
+   * counting its `cores`.
+   */
   jobs?: number;
   onStatus?: (node: GraphNode) => void;
   onProgress?: (stage: string, fraction: number, detail?: string) => void;
@@ -204,8 +208,8 @@ export async function runStage<C>(
 /**
  * Runs the graph up to `targets` (default: all): each stage is a cache hit or runs once its inputs
  * exist. With `jobs` > 1 (and an executor that runs elsewhere) independent stages overlap; when
- * several are ready, the one heading the longest chain of estimated seconds (its own `cost` plus
- * its costliest chain of dependants: critical-path list scheduling) starts first. Returns every
+ * several are ready, they start in the order `plannedOrder` (schedule.ts) planned from the
+ * stages' estimated seconds and cores. Returns every
  * node with its final status and time.
  */
 export async function runGraph<C>(
@@ -230,14 +234,19 @@ export async function runGraph<C>(
   const execute: StageExecutor<C> = options.execute ?? inProcess;
   // In-process stages are synchronous compute: overlapping them would gain nothing.
   const jobs = execute === inProcess ? 1 : Math.max(1, Math.floor(options.jobs ?? 1));
-  // Chains count only the stages this run wants: an unrequested experiment is no reason to hurry.
-  const chain = chainCosts(
-    nodes.filter((n) => wanted.has(n.name)),
-    (name) =>
-      nodeOf.get(name)!.status === 'cached' ? 0 : (byName.get(name)!.cost?.(options.config) ?? 1),
-  );
   const coresOf = (name: string) =>
     Math.max(1, Math.floor(byName.get(name)!.cores?.(options.config) ?? 1));
+  // The order is planned over the stages this run computes: an unrequested experiment or a
+  // cached stage is no reason to hurry.
+  const tasks = nodes
+    .filter((n) => wanted.has(n.name) && n.status !== 'cached')
+    .map((n) => ({
+      name: n.name,
+      deps: n.deps,
+      cost: byName.get(n.name)!.cost?.(options.config) ?? 1,
+      cores: coresOf(n.name),
+    }));
+  const rank = new Map(plannedOrder(tasks, jobs).map((name, i) => [name, i]));
   let busy = 0; // cores held by running stages
   const finished = new Set<string>();
   const pending = nodes.filter((n) => wanted.has(n.name));
@@ -291,7 +300,7 @@ export async function runGraph<C>(
     }
     const ready = pending
       .filter((n) => n.deps.every((d) => finished.has(d)))
-      .sort((a, b) => chain.get(b.name)! - chain.get(a.name)!);
+      .sort((a, b) => rank.get(a.name)! - rank.get(b.name)!);
     for (const node of ready) {
       // a stage wanting more cores than the run has still starts, alone
       const want = Math.min(jobs, coresOf(node.name));
@@ -311,17 +320,4 @@ export async function runGraph<C>(
   await Promise.all(running.values()); // aborted siblings settle before the error surfaces
   if (failure !== undefined) throw failure;
   return nodes;
-}
-
-/** Each node's cost plus the costliest chain of its dependants (nodes in topological order). */
-export function chainCosts(
-  nodes: readonly Pick<GraphNode, 'name' | 'deps'>[],
-  cost: (name: string) => number,
-): Map<string, number> {
-  const chain = new Map<string, number>();
-  for (const node of [...nodes].reverse()) {
-    const below = nodes.filter((n) => n.deps.includes(node.name)).map((n) => chain.get(n.name)!);
-    chain.set(node.name, cost(node.name) + Math.max(0, ...below));
-  }
-  return chain;
 }

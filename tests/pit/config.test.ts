@@ -45,7 +45,7 @@ const BEFORE: Record<string, PipelineConfig> = {
     },
     model: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 2, nEmbd: 48 },
     judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 1, nHead: 2, nEmbd: 32 },
-    sft: { maxSteps: 60, batchSize: 16, lr: 3e-3, gradientThreads: 0 },
+    sft: { maxSteps: 60, batchSize: 16, lr: 3e-3 },
     sftImprover: { maxSteps: 60, batchSize: 16, lr: 3e-3 },
     reward: { maxSteps: 40, batchSize: 16, lr: 3e-4, pooling: 'eos+loglik' },
     gapReward: { maxSteps: 40, batchSize: 16, lr: 1e-3 },
@@ -83,7 +83,7 @@ const BEFORE: Record<string, PipelineConfig> = {
     },
     model: { vocabSize: 160, blockSize: 112, nLayer: 3, nHead: 4, nEmbd: 96 },
     judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 4, nEmbd: 128 },
-    sft: { maxSteps: 2400, batchSize: 32, lr: 2e-3, gradientThreads: 1 },
+    sft: { maxSteps: 2400, batchSize: 32, lr: 2e-3 },
     sftImprover: { maxSteps: 1200, batchSize: 32, lr: 2e-3 },
     reward: { maxSteps: 400, batchSize: 32, lr: 3e-4, pooling: 'eos+loglik' },
     gapReward: { maxSteps: 200, batchSize: 32, lr: 3e-4 },
@@ -112,7 +112,7 @@ const BEFORE: Record<string, PipelineConfig> = {
     },
     model: { vocabSize: 160, blockSize: 112, nLayer: 6, nHead: 8, nEmbd: 256 },
     judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 4, nHead: 4, nEmbd: 128 },
-    sft: { maxSteps: 3000, batchSize: 64, lr: 1e-3, gradientThreads: 1 },
+    sft: { maxSteps: 3000, batchSize: 64, lr: 1e-3 },
     sftImprover: { maxSteps: 4000, batchSize: 64, lr: 1e-3 },
     reward: { maxSteps: 2000, batchSize: 64, lr: 1e-4, pooling: 'eos+loglik' },
     gapReward: { maxSteps: 1000, batchSize: 64, lr: 3e-4 },
@@ -133,12 +133,10 @@ const BEFORE: Record<string, PipelineConfig> = {
 
 /** The stages' former `trainCfg`, verbatim but for the renamed input field. */
 const oldTrainCfg = (
-  s: { maxSteps: number; batchSize: number; lr: number; gradientThreads?: number },
+  s: { maxSteps: number; batchSize: number; lr: number },
   outDir: string,
   stage: string,
 ) => ({
-  // M_P's gradient threads came later; the section passes them through as they are
-  ...(s.gradientThreads === undefined ? {} : { gradientThreads: s.gradientThreads }),
   maxSteps: s.maxSteps,
   batchSize: s.batchSize,
   lr: s.lr,
@@ -220,14 +218,7 @@ test('overrides: any trainer field, never the pipeline-owned ones', () => {
     model: { mlpRatio: 2 },
     data: { format: 'hh' },
   });
-  assert.equal(c.sft, {
-    maxSteps: 60,
-    batchSize: 16,
-    lr: 3e-3,
-    gradientThreads: 0,
-    weightDecay: 0.1,
-    logEvery: 3,
-  });
+  assert.equal(c.sft, { maxSteps: 60, batchSize: 16, lr: 3e-3, weightDecay: 0.1, logEvery: 3 });
   const t = trainSettings(c.sft, 'o', 'sft');
   assert.equal([t.weightDecay, t.logEvery, t.checkpointEvery], [0.1, 3, 6]);
   assert.is(c.reward.normalise, false);

@@ -188,7 +188,7 @@ test('jobs > 1 overlaps independent stages, longest chain first; a failure abort
   );
 });
 
-test('ready stages start by their longest chain of estimated seconds, not of stages', async () => {
+test('ready stages start by estimated seconds (longest chain where no swap helps), not by stage count', async () => {
   //   a ─▶ b ─▶ c   (1.5 s each)      x (10 s)      y (no estimate: 1 s)
   const mk = (name: string, deps: Record<string, string>, seconds?: number) =>
     stage({ name, deps, run: async () => {}, ...(seconds ? { cost: () => seconds } : {}) });
