@@ -7,9 +7,10 @@ import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Gpt } from '../../src/models';
-import { Rng, runtime } from '../../src/runtime';
-import { type MetricsRow, resolveSftConfig, type SftExample, trainSft } from '../../src/train';
+import { runtime } from '../../src/runtime';
+import { type MetricsRow, resolveSftConfig, trainSft } from '../../src/train';
 import { assignParts, GradientThread } from '../../src/train/gradient_thread';
+import { variedExamples } from './fixtures/toy';
 
 const TINY = { vocabSize: 20, blockSize: 24, nLayer: 2, nHead: 2, nEmbd: 32 };
 
@@ -17,22 +18,13 @@ test.before(async () => {
   await runtime.ready();
 });
 
-function examples(n: number, seed: number): SftExample[] {
-  const rng = new Rng(seed);
-  const words = (k: number) => Array.from({ length: k }, () => 6 + rng.int(14));
-  return Array.from({ length: n }, () => ({
-    prompt: [1, ...words(1 + rng.int(8)), 5],
-    response: [...words(1 + rng.int(6)), 2],
-  }));
-}
-
 async function train(gradientThreads: number, microBatches = 3) {
   runtime.seed(5);
   const model = new Gpt(TINY);
   const rows: MetricsRow[] = [];
   await trainSft(
     { policy: model },
-    { train: examples(40, 2) },
+    { train: variedExamples(40, 2) },
     { maxSteps: 4, batchSize: 12, logEvery: 1, checkpointEvery: 0, microBatches, gradientThreads },
     { onLog: (row) => rows.push(row) },
   );

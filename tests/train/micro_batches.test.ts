@@ -13,10 +13,10 @@ import {
   lengthSortedParts,
   type MetricsRow,
   type Pair,
-  type SftExample,
   trainReward,
   trainSft,
 } from '../../src/train';
+import { variedExamples } from './fixtures/toy';
 
 const TINY = { vocabSize: 20, blockSize: 24, nLayer: 2, nHead: 2, nEmbd: 32 };
 
@@ -40,16 +40,6 @@ test('lengthSortedParts: every row once, shortest first, at most `parts` parts',
   assert.equal(lengthSortedParts(lengths, 1), [[5, 1, 3, 0, 4, 6, 2]]);
   assert.is(lengthSortedParts([4, 2], 5).length, 2); // no empty parts
 });
-
-/** Examples whose prompts and responses vary in length, so parts pad differently. */
-function variedExamples(n: number, seed: number): SftExample[] {
-  const rng = new Rng(seed);
-  const words = (k: number) => Array.from({ length: k }, () => 6 + rng.int(14));
-  return Array.from({ length: n }, () => ({
-    prompt: [1, ...words(1 + rng.int(8)), 5],
-    response: [...words(1 + rng.int(6)), 2],
-  }));
-}
 
 function close(a: number, b: number, tol: number, label: string): void {
   assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${label}: ${a} vs ${b}`);
