@@ -38,7 +38,7 @@ export interface StageDef<C = unknown> {
   artifacts: readonly string[];
   /**
    * Estimated seconds of work on one core, from the config alone (default 1). Only ratios matter:
-   * the runner starts the ready stage heading the longest chain of estimated seconds first.
+   * the runner plans its start order from them (`plannedOrder`, schedule.ts).
    */
   cost?(config: C): number;
   /**
@@ -209,8 +209,7 @@ export async function runStage<C>(
  * Runs the graph up to `targets` (default: all): each stage is a cache hit or runs once its inputs
  * exist. With `jobs` > 1 (and an executor that runs elsewhere) independent stages overlap; when
  * several are ready, they start in the order `plannedOrder` (schedule.ts) planned from the
- * stages' estimated seconds and cores. Returns every
- * node with its final status and time.
+ * stages' estimated seconds and cores. Returns every node with its final status and time.
  */
 export async function runGraph<C>(
   stages: readonly StageDef<C>[],

@@ -174,6 +174,21 @@ function remoteGradients<K extends string>(
   return { ...r, grads: vars.map((v, i) => tf.tensor(r.grads[i]!, v.shape)) };
 }
 
+/**
+ * Reads the replies of started remote parts after an error, so that none is left for the next
+ * step to read; their own errors are dropped (the first error is the one reported).
+ */
+function drainRemote<K extends string>(parts: readonly (LossPart<K> | RemotePart<K>)[]): void {
+  for (const part of parts) {
+    if (typeof part === 'function') continue;
+    try {
+      part.collect();
+    } catch {
+      // reported by the caller's first error
+    }
+  }
+}
+
 function concatAux<K extends string>(parts: Record<K, Float32Array>[]): Record<K, Float32Array> {
   if (parts.length === 1) return parts[0]!;
   const keys = Object.keys(parts[0] ?? {}) as K[];
@@ -208,25 +223,28 @@ export function guardedStep<K extends string>(
   for (const part of list) if (typeof part !== 'function') part.start();
   // Local parts run while remote ones are computed elsewhere; the sum then goes in part order,
   // so the step does not depend on where a part ran.
-  let local: (PartGradients<K> | null)[];
+  const local: (PartGradients<K> | null)[] = [];
   try {
-    local = list.map((part) => (typeof part === 'function' ? partGradients(vars, part) : null));
+    for (const part of list)
+      local.push(typeof part === 'function' ? partGradients(vars, part) : null);
   } catch (err) {
-    // a started remote part's reply must not be left for the next step to read
-    for (const part of list) {
-      try {
-        if (typeof part !== 'function') part.collect();
-      } catch {
-        // the local part's error is the one to report
-      }
-    }
+    tf.dispose(local.flatMap((r) => r?.grads ?? []));
+    drainRemote(list);
     throw err;
   }
   let loss = 0;
   let summed: tf.Tensor[] | undefined;
   const auxParts: Record<K, Float32Array>[] = [];
   for (const [i, part] of list.entries()) {
-    const r = local[i] ?? remoteGradients(vars, part as RemotePart<K>);
+    let r: PartGradients<K>;
+    try {
+      r = local[i] ?? remoteGradients(vars, part as RemotePart<K>);
+    } catch (err) {
+      // a thread's error: free what this step holds, and read the other threads' replies
+      tf.dispose([...(summed ?? []), ...local.slice(i).flatMap((p) => p?.grads ?? [])]);
+      drainRemote(list.slice(i + 1));
+      throw err;
+    }
     loss += r.loss;
     auxParts.push(r.aux);
     if (!summed) {

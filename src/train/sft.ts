@@ -29,9 +29,9 @@ export interface SftConfig extends BaseTrainConfig {
   stage: string;
   /**
    * Worker threads computing gradients beside this one (data parallelism on one machine, see
-   * `gradient_thread.ts`): each takes one of a step's longest micro-batches, so it must be below
-   * `microBatches`. A step is the same, bit for bit, with any number; it pays only where a core
-   * would otherwise idle. @defaultValue 0
+   * `gradient_thread.ts`): `assignParts` gives each some of a step's micro-batches, so it must be
+   * below `microBatches`. A step is the same, bit for bit, with any number; it pays only where a
+   * core would otherwise idle. @defaultValue 0
    */
   gradientThreads: number;
 }

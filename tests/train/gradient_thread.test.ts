@@ -1,14 +1,21 @@
 /**
  * Data parallelism on one machine: SFT with gradient threads computes the same weights, bit for
- * bit, and the same logged metrics as without them, leaks nothing, and refuses a thread count
- * that leaves this thread no micro-batch or a replica that does not match.
+ * bit, and the same logged metrics as without them, leaks nothing (also when a thread fails), and
+ * refuses a thread count that leaves this thread no micro-batch or a replica that does not match.
  */
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Gpt } from '../../src/models';
 import { runtime } from '../../src/runtime';
-import { type MetricsRow, resolveSftConfig, trainSft } from '../../src/train';
+import {
+  AdamW,
+  guardedStep,
+  type MetricsRow,
+  type RemotePart,
+  resolveSftConfig,
+  trainSft,
+} from '../../src/train';
 import { assignParts, GradientThread } from '../../src/train/gradient_thread';
 import { variedExamples } from './fixtures/toy';
 
@@ -61,6 +68,37 @@ test('SFT with gradient threads: the same weights bit for bit, the same metrics'
   // a different batch split is a different sum: the comparison above could fail
   const split2 = await train(0, 2);
   assert.not.equal(split2.weights, alone.weights);
+});
+
+test('a failing remote part: the step throws its error, updates nothing, leaks nothing', () => {
+  const v = tf.variable(tf.ones([3]));
+  const optimizer = new AdamW([v], { lr: 0.1 });
+  const before = tf.memory().numTensors;
+  let read = 0;
+  const reply = { loss: 1, aux: {}, grads: [new Float32Array([1, 1, 1])] };
+  const ok: RemotePart<string> = {
+    start() {},
+    collect() {
+      read++;
+      return reply;
+    },
+  };
+  const gone: RemotePart<string> = {
+    start() {},
+    collect() {
+      throw new Error('gradient thread: no reply');
+    },
+  };
+  const local = () => ({ loss: v.sum() as tf.Scalar });
+  assert.throws(
+    () => guardedStep(optimizer, [local, gone, ok], { stage: 's', step: 1, lr: 0.1 }),
+    /gradient thread: no reply/,
+  );
+  assert.is(read, 1, "the other thread's reply was read, not left for the next step");
+  assert.is(tf.memory().numTensors, before);
+  assert.equal(Array.from(v.dataSync()), [1, 1, 1]);
+  optimizer.dispose();
+  v.dispose();
 });
 
 test('assignParts balances work longest first, ties to a thread, deterministically', () => {
