@@ -17,9 +17,7 @@ import {
   trainSft,
 } from '../../src/train';
 import { assignParts, GradientThread } from '../../src/train/gradient_thread';
-import { variedExamples } from './fixtures/toy';
-
-const TINY = { vocabSize: 20, blockSize: 24, nLayer: 2, nHead: 2, nEmbd: 32 };
+import { TINY_GPT as TINY, variedExamples } from './fixtures/toy';
 
 test.before(async () => {
   await runtime.ready();

@@ -16,9 +16,7 @@ import {
   trainReward,
   trainSft,
 } from '../../src/train';
-import { variedExamples } from './fixtures/toy';
-
-const TINY = { vocabSize: 20, blockSize: 24, nLayer: 2, nHead: 2, nEmbd: 32 };
+import { TINY_GPT as TINY, variedExamples } from './fixtures/toy';
 
 test.before(async () => {
   await runtime.ready();
