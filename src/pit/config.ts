@@ -105,10 +105,8 @@ export interface PipelineConfig {
    * 'eos+loglik', the EOS head plus 2 × the trunk's own mean log-likelihood of the response (see
    * `models/reward.ts`). R_PIT inherits it. 'eos+loglik' is the default: M_P^SFT's log-likelihood
    * alone ranks the held-out pairs better than a trained EOS head, and training both together
-   * ranks them best (measurements in the README). 100 steps: from the same M_P^SFT, R_P ranked
-   * 0.874, 0.869, 0.869 and 0.854 of the 199 validation pairs after 100, 200, 300 and 400 steps
-   * (standard error 0.024), and R_PIT's 200 steps from it reached swap accuracy 0.854 (0.859 from
-   * the 400-step R_P); R_P sits on the run's longest chain.
+   * ranks them best (measurements in the README). 100 steps: the best of 100–400 on the
+   * validation pairs (0.874, 0.869, 0.869, 0.854; README, "Fewer reward steps").
    */
   reward: Section<RewardConfig, Steps, TrainOwned> & { pooling: RewardPooling };
   /**
@@ -116,12 +114,8 @@ export interface PipelineConfig {
    * landed within the noise of the held-out pairs (R_P 600 steps and R_PIT 300 at 5e-4: 0.754 and
    * 0.744 against 0.764 and 0.764 for 400 steps each at 1e-3). With 'eos+loglik' the rate is 3e-4,
    * as for R_P, where 1e-3 first unlearned the trunk's log-likelihood (held-out 0.70 at step 100).
-   * 200 steps: on the 199 validation pairs, swap accuracy was 0.839, 0.859, 0.864 and 0.859 after
-   * 100, 200, 300 and 400 steps (standard error 0.025), so 200 is the fewest within one standard
-   * error of the best, and R_PIT sits on the run's longest chain (README, "Where a run spends its
-   * time"). On M_PIT^SFT's 943 validation edits that change the judge's score, the same four
-   * ranked 0.551, 0.533, 0.532 and 0.515 the judge's way (intervals ±0.04). More steps do bring
-   * R_PIT(x, y, y) closer to 0 (mean |gap| 0.115 at 200, 0.059 at 400, against a margin of 3.5).
+   * 200 steps: the fewest within one standard error of the best swap accuracy on the validation
+   * pairs (0.839, 0.859, 0.864, 0.859 after 100–400 steps; README, "Fewer reward steps").
    * `loss` picks PIT's five ranking constraints (the default), 'swap-only', or 'rp-difference'
    * (R_PIT := R_P(x, y) − R_P(x, y_ref), an R_P-layout model trained with Bradley–Terry).
    */
