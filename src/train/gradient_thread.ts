@@ -5,7 +5,8 @@
  * step is the same, bit for bit, with or without the thread (tested): each part's gradients are a
  * deterministic function of the weights and the part's rows, wherever they are computed.
  *
- *   caller ── {weights, rows, normaliser} ──▶ gradient_worker.ts: sftForward → variableGrads
+ *   caller ── {weights} once per step, {rows, normaliser} per part ──▶ gradient_worker.ts:
+ *             partGradients(sftForward)
  *          ◀── {loss, aux, grads} (MessagePort) + Atomics.notify ──
  *
  * The caller blocks on `Atomics.wait` only after its own parts are done; `receiveMessageOnPort`
@@ -23,12 +24,13 @@ import type { GptConfig } from '../models';
 import type { SftExample } from './batches';
 import type { RemotePart } from './loop';
 
-/** What the thread computes: one SFT micro-batch (see `sftForward`). */
-export interface GradientRequest {
-  weights: Float32Array[];
-  rows: readonly SftExample[];
-  normaliser: number;
-}
+/**
+ * What the thread is sent, in order: the weights once per step, then each SFT micro-batch it
+ * computes on them (see `sftForward`).
+ */
+export type GradientRequest =
+  | { weights: Float32Array[] }
+  | { rows: readonly SftExample[]; normaliser: number };
 
 export type GradientReply =
   | { loss: number; aux: Record<string, Float32Array>; grads: Float32Array[]; tokens: number }
@@ -104,18 +106,22 @@ export class GradientThread {
     return new GradientThread(worker, port1, new Int32Array(ready));
   }
 
-  /** A micro-batch for `guardedStep` whose gradients this thread computes. */
+  /** Sends the current weights (once per step, before its parts): the replica loads them. */
+  load(vars: readonly tf.Variable[]): void {
+    const request: GradientRequest = { weights: vars.map((v) => v.dataSync() as Float32Array) };
+    this.port.postMessage(request); // copied: on 'cpu' dataSync returns the variable's storage
+  }
+
+  /** A micro-batch for `guardedStep` whose gradients this thread computes on the loaded weights. */
   part(
-    vars: readonly tf.Variable[],
     rows: readonly SftExample[],
     normaliser: number,
     onTokens: (tokens: number) => void,
   ): RemotePart<string> {
     return {
       start: () => {
-        const weights = vars.map((v) => v.dataSync() as Float32Array);
-        const request: GradientRequest = { weights, rows, normaliser };
-        this.port.postMessage(request); // copied: on 'cpu' dataSync returns the variable's storage
+        const request: GradientRequest = { rows, normaliser };
+        this.port.postMessage(request);
       },
       collect: () => {
         // The flag counts replies not yet read; they arrive in the order the parts were sent.

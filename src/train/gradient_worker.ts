@@ -1,17 +1,21 @@
 /**
  * The gradient thread's entry (see gradient_thread.ts): a tfjs runtime on the caller's backend, a
- * replica of the caller's model, and a loop that loads the weights it is sent and returns one
- * SFT micro-batch's loss, statistics and gradients, in the caller's variable order.
+ * replica of the caller's model, and a loop that loads the weights it is sent and returns each
+ * SFT micro-batch's loss, statistics and gradients (`partGradients`, as the caller computes its
+ * own parts), in the caller's variable order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { Gpt } from '../models';
 import { type BackendName, runtime } from '../runtime';
+import type { SftExample } from './batches';
 import type { GradientReply, GradientRequest, GradientThreadInit } from './gradient_thread';
+import { partGradients } from './loop';
 import { sftForward } from './sft';
 
 const init = workerData as GradientThreadInit;
 const flag = new Int32Array(init.ready);
+let loadError: string | undefined;
 
 function reply(message: GradientReply): void {
   init.port.postMessage(message); // copied, not transferred: on 'cpu' dataSync returns storage
@@ -19,27 +23,21 @@ function reply(message: GradientReply): void {
   Atomics.notify(flag, 0);
 }
 
-function gradients(model: Gpt, vars: tf.Variable[], request: GradientRequest): GradientReply {
-  vars.forEach((v, i) => {
-    tf.tidy(() => v.assign(tf.tensor(request.weights[i]!, v.shape)));
-  });
+/** One part's reply: `partGradients` of `sftForward`, as host arrays. */
+function gradients(
+  model: Gpt,
+  vars: tf.Variable[],
+  request: { rows: readonly SftExample[]; normaliser: number },
+): GradientReply {
   let tokens = 0;
-  let aux: Record<string, tf.Tensor> = {};
-  const { value, grads } = tf.variableGrads(() => {
+  const part = partGradients(vars, () => {
     const out = sftForward(model, request.rows, request.normaliser);
     tokens = out.tokens;
-    aux = Object.fromEntries(Object.entries(out.aux).map(([k, t]) => [k, tf.keep(t as tf.Tensor)]));
-    return out.loss;
-  }, vars);
-  const result = {
-    loss: value.dataSync()[0]!,
-    aux: Object.fromEntries(Object.entries(aux).map(([k, t]) => [k, t.dataSync() as Float32Array])),
-    // a variable the loss does not reach gets zeros, as `guardedStep` gives it locally
-    grads: vars.map((v) => (grads[v.name]?.dataSync() as Float32Array) ?? new Float32Array(v.size)),
-    tokens,
-  };
-  tf.dispose([value, ...Object.values(grads), ...Object.values(aux)]);
-  return result;
+    return { loss: out.loss, aux: out.aux };
+  });
+  const grads = part.grads.map((g) => g.dataSync() as Float32Array);
+  tf.dispose(part.grads);
+  return { loss: part.loss, aux: part.aux, grads, tokens };
 }
 
 async function main(): Promise<void> {
@@ -53,7 +51,20 @@ async function main(): Promise<void> {
     );
   }
   init.port.on('message', (request: GradientRequest) => {
+    if ('weights' in request) {
+      // a failure here surfaces in the step's first part, which would compute on stale weights
+      try {
+        vars.forEach((v, i) => {
+          tf.tidy(() => v.assign(tf.tensor(request.weights[i]!, v.shape)));
+        });
+        loadError = undefined;
+      } catch (err) {
+        loadError = (err as Error).message;
+      }
+      return;
+    }
     try {
+      if (loadError) throw new Error(`loading the weights: ${loadError}`);
       reply(gradients(model, vars, request));
     } catch (err) {
       reply({ error: (err as Error).message });

@@ -139,14 +139,20 @@ export interface RemotePart<K extends string> {
   collect(): { loss: number; aux: Record<K, Float32Array>; grads: Float32Array[] };
 }
 
-type PartGradients<K extends string> = {
+export type PartGradients<K extends string> = {
   loss: number;
   aux: Record<K, Float32Array>;
   grads: tf.Tensor[];
 };
 
-/** Loss, host aux and gradients (in `vars` order) of one part; leaves only the gradients. */
-function partGradients<K extends string>(vars: tf.Variable[], part: LossPart<K>): PartGradients<K> {
+/**
+ * Loss, host aux and gradients (in `vars` order) of one part; leaves only the gradients. The
+ * gradient threads compute their parts with it too.
+ */
+export function partGradients<K extends string>(
+  vars: tf.Variable[],
+  part: LossPart<K>,
+): PartGradients<K> {
   let auxT: Record<string, tf.Tensor> = {};
   const { value, grads } = tf.variableGrads(() => {
     const out = part();

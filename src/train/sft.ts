@@ -190,11 +190,12 @@ export async function trainSft(
         // a part's work: its rows times the length they are padded to
         const work = split.map((part) => part.length * Math.max(...part.map((i) => lengths[i]!)));
         const owner = assignParts(work, 1 + threads.length);
+        for (const thread of threads) thread.load(vars); // this step's weights, once
         const parts = split.map((part, j) => {
           const examples = part.map((i) => batch[i]!);
           const thread = threads[owner[j]! - 1];
           if (thread) {
-            return thread.part(vars, examples, targets, (t) => {
+            return thread.part(examples, targets, (t) => {
               tokens += t;
             });
           }
