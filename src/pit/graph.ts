@@ -23,6 +23,11 @@ export interface StageContext<C> {
   /** Stable scratch dir for this key: trainer checkpoints live here, so a rerun resumes. */
   workDir: string;
   progress(fraction: number, detail?: string): void;
+  /**
+   * Cores the runner lends this stage now, beyond its `cores` (0 until it lends any; the count
+   * only grows while the stage runs). See `StageDef.spareCores`.
+   */
+  lentCores?(): number;
 }
 
 export interface StageDef<C = unknown> {
@@ -46,6 +51,13 @@ export interface StageDef<C = unknown> {
    * runner counts them against `jobs`, so no other stage shares those cores meanwhile.
    */
   cores?(config: C): number;
+  /**
+   * Cores beyond `cores` the stage can put to work if they are lent mid-run (default 0), e.g. an
+   * SFT stage's gradient threads, which change where gradients are computed, not what they are.
+   * The runner lends a free core only when every stage still to start waits for this one, so the
+   * loan delays nothing (`runGraph`).
+   */
+  spareCores?(config: C): number;
   run(ctx: StageContext<C>): Promise<void>;
 }
 
@@ -169,6 +181,7 @@ export type RunStageOptions<C> = Pick<GraphOptions<C>, 'store' | 'config' | 'see
   execute?: StageExecutor<C>;
   signal?: AbortSignal;
   progress?: (fraction: number, detail?: string) => void;
+  lentCores?: () => number;
 };
 
 /**
@@ -191,6 +204,7 @@ export async function runStage<C>(
       outDir,
       workDir: store.workDir(def.name, key),
       progress: (f, d) => options.progress?.(f, d),
+      ...(options.lentCores ? { lentCores: options.lentCores } : {}),
     };
     usage = await (options.execute ?? inProcess)(
       def,
@@ -246,7 +260,8 @@ export async function runGraph<C>(
       cores: coresOf(n.name),
     }));
   const rank = new Map(plannedOrder(tasks, jobs).map((name, i) => [name, i]));
-  let busy = 0; // cores held by running stages
+  const loans = new CoreLoans(nodes, (name) => byName.get(name)!.spareCores?.(options.config) ?? 0);
+  let busy = 0; // cores held by running stages, lent ones included
   const finished = new Set<string>();
   const pending = nodes.filter((n) => wanted.has(n.name));
   const running = new Map<string, Promise<void>>();
@@ -266,6 +281,7 @@ export async function runGraph<C>(
       execute,
       signal: abort.signal,
       progress: (f, d) => options.onProgress?.(node.name, f, d),
+      lentCores: () => loans.of(node.name),
     })
       .then(
         (usage) => {
@@ -309,14 +325,68 @@ export async function runGraph<C>(
       running.set(
         node.name,
         start(node).finally(() => {
-          busy -= want;
+          busy -= want + loans.end(node.name);
         }),
       );
     }
+    const byRank = [...running.keys()].sort((a, b) => rank.get(a)! - rank.get(b)!);
+    busy += loans.lend(jobs - busy, byRank, pending);
     if (running.size === 0) break;
     await Promise.race(running.values());
   }
   await Promise.all(running.values()); // aborted siblings settle before the error surfaces
   if (failure !== undefined) throw failure;
   return nodes;
+}
+
+/**
+ * Cores lent to running stages beyond their own (`StageDef.spareCores`). A free core is lent only
+ * when every stage still to start waits for the borrower: none could start before the borrower
+ * ends, so the core would idle otherwise and the loan delays nothing. A loan lasts until the
+ * borrower ends (the runner never takes a core back mid-step).
+ */
+class CoreLoans {
+  private readonly lent = new Map<string, number>();
+  /** Each stage's transitive dependencies. */
+  private readonly ancestors = new Map<string, Set<string>>();
+
+  constructor(
+    nodes: readonly GraphNode[],
+    private readonly spare: (name: string) => number,
+  ) {
+    for (const n of nodes) {
+      const set = new Set<string>();
+      for (const d of n.deps) {
+        set.add(d);
+        for (const a of this.ancestors.get(d) ?? []) set.add(a);
+      }
+      this.ancestors.set(n.name, set); // nodes come in topological order
+    }
+  }
+
+  /** Cores lent to `name` now. */
+  of(name: string): number {
+    return this.lent.get(name) ?? 0;
+  }
+
+  /** Lends up to `free` cores to `running` stages (by priority); returns how many it lent. */
+  lend(free: number, running: readonly string[], pending: readonly GraphNode[]): number {
+    let given = 0;
+    for (const name of running) {
+      const room = Math.floor(this.spare(name)) - this.of(name);
+      if (given >= free || room <= 0) continue;
+      if (!pending.every((n) => this.ancestors.get(n.name)?.has(name))) continue;
+      const n = Math.min(room, free - given);
+      this.lent.set(name, this.of(name) + n);
+      given += n;
+    }
+    return given;
+  }
+
+  /** The borrower ended: returns the cores it was lent. */
+  end(name: string): number {
+    const n = this.of(name);
+    this.lent.delete(name);
+    return n;
+  }
 }

@@ -6,7 +6,7 @@ import type { BackendName } from '../runtime';
 import { runtime } from '../runtime';
 import type { PipelineConfig } from './config';
 import { pipelineStages } from './stages';
-import type { WorkerMessage, WorkerRequest } from './workers';
+import { readLentCores, type WorkerMessage, type WorkerRequest } from './workers';
 
 const send = (m: WorkerMessage, then?: () => void) => process.send?.(m, undefined, {}, then);
 
@@ -24,6 +24,7 @@ process.once('message', async (req: WorkerRequest) => {
       progress: (fraction, detail) => {
         send({ type: 'progress', fraction, detail });
       },
+      lentCores: () => readLentCores(req.lentCoresFile),
     });
     // maxRSS is in kilobytes.
     const peakRssMb = process.resourceUsage().maxRSS / 1024;

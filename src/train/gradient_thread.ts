@@ -71,18 +71,26 @@ export function assignParts(work: readonly number[], workers: number): number[] 
 
 /** A worker thread computing SFT micro-batches' gradients on a replica of one model. */
 export class GradientThread {
+  private started = false;
+  /** An uncaught error of the thread (seen only when this thread's event loop turns). */
+  private failure?: string;
+
   private constructor(
     private readonly worker: Worker,
     private readonly port: MessagePort,
     private readonly flag: Int32Array,
-  ) {}
+  ) {
+    worker.on('error', (err) => {
+      this.failure = err.message;
+    });
+  }
 
-  /** Starts the thread and waits until its runtime and replica are ready. */
-  static async start(
-    backend: string,
-    model: GptConfig,
-    vars: readonly tf.Variable[],
-  ): Promise<GradientThread> {
+  /**
+   * Starts the thread without waiting for it: its runtime and replica load on its own core while
+   * the caller trains, and `ready()` says when it can take parts. Synchronous, so a training loop
+   * can add a thread mid-run when it is lent a core.
+   */
+  static spawn(backend: string, model: GptConfig, vars: readonly tf.Variable[]): GradientThread {
     const { port1, port2 } = new MessageChannel();
     const ready = new SharedArrayBuffer(4);
     const init: GradientThreadInit = {
@@ -97,13 +105,45 @@ export class GradientThread {
       `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(ENTRY)});`,
       { eval: true, workerData: init, transferList: [port2] },
     );
-    await new Promise<void>((resolve, reject) => {
-      worker.once('message', (m: { ready?: boolean; error?: string }) =>
-        m.ready ? resolve() : reject(new Error(`gradient thread: ${m.error}`)),
-      );
-      worker.once('error', reject);
-    });
     return new GradientThread(worker, port1, new Int32Array(ready));
+  }
+
+  /** Starts the thread and waits until its runtime and replica are ready. */
+  static async start(
+    backend: string,
+    model: GptConfig,
+    vars: readonly tf.Variable[],
+  ): Promise<GradientThread> {
+    const thread = GradientThread.spawn(backend, model, vars);
+    const crashed = new Promise<void>((resolve) => thread.worker.once('error', () => resolve()));
+    await Promise.race([Atomics.waitAsync(thread.flag, 0, 0, REPLY_TIMEOUT_MS).value, crashed]);
+    try {
+      if (thread.failure) throw new Error(`gradient thread: ${thread.failure}`);
+      if (!thread.ready()) {
+        throw new Error(`gradient thread: not ready within ${REPLY_TIMEOUT_MS / 1000} s`);
+      }
+    } catch (err) {
+      await thread.terminate();
+      throw err;
+    }
+    return thread;
+  }
+
+  /**
+   * Whether the thread has loaded its runtime and replica; never blocks. Throws (once) the
+   * thread's own error if it could not start, e.g. a replica that does not match the model.
+   */
+  ready(): boolean {
+    if (this.started) return true;
+    if (this.failure) throw new Error(`gradient thread: ${this.failure}`);
+    if (Atomics.load(this.flag, 0) === 0) return false;
+    Atomics.sub(this.flag, 0, 1);
+    const hello = receiveMessageOnPort(this.port)?.message as { error?: string } | undefined;
+    if (!hello || hello.error !== undefined) {
+      throw new Error(`gradient thread: ${hello?.error ?? 'signalled without a message'}`);
+    }
+    this.started = true;
+    return true;
   }
 
   /** Sends the current weights (once per step, before its parts): the replica loads them. */

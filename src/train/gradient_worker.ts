@@ -4,7 +4,7 @@
  * SFT micro-batch's loss, statistics and gradients (`partGradients`, as the caller computes its
  * own parts), in the caller's variable order.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { Gpt } from '../models';
 import { type BackendName, runtime } from '../runtime';
@@ -17,7 +17,8 @@ const init = workerData as GradientThreadInit;
 const flag = new Int32Array(init.ready);
 let loadError: string | undefined;
 
-function reply(message: GradientReply): void {
+/** Every message goes on the caller's port, with the flag raised, so it can read it synchronously. */
+function reply(message: GradientReply | { ready: true } | { error: string }): void {
   init.port.postMessage(message); // copied, not transferred: on 'cpu' dataSync returns storage
   Atomics.add(flag, 0, 1);
   Atomics.notify(flag, 0);
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
       reply({ error: (err as Error).message });
     }
   });
-  parentPort!.postMessage({ ready: true });
+  reply({ ready: true }); // the first message: the caller's `ready()` reads it
 }
 
-main().catch((err: Error) => parentPort!.postMessage({ error: err.message }));
+main().catch((err: Error) => reply({ error: err.message }));

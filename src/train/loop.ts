@@ -18,6 +18,11 @@ export interface TrainerHooks {
   onProgress?(step: number, total: number): void;
   /** After a checkpoint is written (and renamed into place). */
   onCheckpoint?(path: string, step: number): void;
+  /**
+   * Cores the caller lends this trainer now, beyond its own; read before each step, it may grow
+   * mid-run. SFT puts them to work as gradient threads; the other trainers ignore it.
+   */
+  lentCores?(): number;
 }
 
 /** Where a stage writes: `<dir>/<stage>.ckpt.safetensors` and `<dir>/<stage>.metrics.jsonl`. */

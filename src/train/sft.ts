@@ -134,6 +134,8 @@ function evaluateSft(model: Gpt, examples: readonly SftExample[], batchSize: num
 
 export interface SftResult extends StageOutcome {
   config: SftConfig;
+  /** Steps whose gradients were computed partly on gradient threads (set or lent). */
+  threadedSteps: number;
 }
 
 /**
@@ -162,6 +164,10 @@ export async function trainSft(
   const { outDir: _o, resume: _r, gradientThreads: _g, ...shape } = c;
   const vars = optimizer.vars; // the order gradients are summed and sent in
   const threads: GradientThread[] = [];
+  const lent = lentThreads(c, hooks, () =>
+    GradientThread.spawn(runtime.backend, model.config, vars),
+  );
+  let threadedSteps = 0;
   const grouping = {
     lengths: data.train.map((e) => e.prompt.length + e.response.length),
     groupBatches: c.groupByLength,
@@ -189,11 +195,13 @@ export async function trainSft(
         const split = lengthSortedParts(lengths, c.microBatches);
         // a part's work: its rows times the length they are padded to
         const work = split.map((part) => part.length * Math.max(...part.map((i) => lengths[i]!)));
-        const owner = assignParts(work, 1 + threads.length);
-        for (const thread of threads) thread.load(vars); // this step's weights, once
+        const helpers = [...threads, ...lent.poll()];
+        if (helpers.length > 0) threadedSteps++;
+        const owner = assignParts(work, 1 + helpers.length);
+        for (const thread of helpers) thread.load(vars); // this step's weights, once
         const parts = split.map((part, j) => {
           const examples = part.map((i) => batch[i]!);
-          const thread = threads[owner[j]! - 1];
+          const thread = helpers[owner[j]! - 1];
           if (thread) {
             return thread.part(examples, targets, (t) => {
               tokens += t;
@@ -225,10 +233,45 @@ export async function trainSft(
           ? () => evaluateSft(model, data.eval!, c.evalBatchSize)
           : undefined,
     });
-    return { ...outcome, config: c };
+    return { ...outcome, config: c, threadedSteps };
   } finally {
     // 4. the optimizer's moments are the only tensors this function created
     optimizer.dispose();
-    await Promise.all(threads.map((t) => t.terminate()));
+    await Promise.all([...threads, ...lent.all()].map((t) => t.terminate()));
   }
+}
+
+/**
+ * Gradient threads on the cores `hooks.lentCores` lends mid-run, up to one per micro-batch beyond
+ * this thread's and the configured threads. `poll()` (once per step, never blocking) spawns a
+ * thread for each newly lent core and returns those that are ready; they load on their own core
+ * meanwhile, so a step never waits for one. A lent thread that fails to start is dropped with a
+ * warning: it was extra, and the step computes its parts here as before.
+ */
+function lentThreads(
+  c: SftConfig,
+  hooks: TrainerHooks,
+  spawn: () => GradientThread,
+): { poll(): GradientThread[]; all(): GradientThread[] } {
+  const room = c.microBatches - 1 - c.gradientThreads;
+  const live: GradientThread[] = [];
+  const failed: GradientThread[] = [];
+  return {
+    poll() {
+      const wanted = Math.min(room, Math.floor(hooks.lentCores?.() ?? 0));
+      while (live.length + failed.length < wanted) live.push(spawn());
+      const ready: GradientThread[] = [];
+      for (const thread of [...live]) {
+        try {
+          if (thread.ready()) ready.push(thread);
+        } catch (err) {
+          console.warn(`${c.stage}: a gradient thread on a lent core: ${(err as Error).message}`);
+          live.splice(live.indexOf(thread), 1);
+          failed.push(thread);
+        }
+      }
+      return ready;
+    },
+    all: () => [...live, ...failed],
+  };
 }

@@ -13,7 +13,7 @@ import {
   type StageExecutor,
   topoOrder,
 } from '../../src/pit/graph';
-import { workerExecutor } from '../../src/pit/workers';
+import { readLentCores, workerExecutor, writeLentCores } from '../../src/pit/workers';
 
 /** A stage whose key covers its own entry of a config keyed by stage name, writing no artifact. */
 type Config = Record<string, unknown>;
@@ -247,6 +247,52 @@ test('a stage that keeps two cores busy runs alone on two jobs', async () => {
   );
 });
 
+test('a free core goes to a running stage with spare cores only when every stage left waits for it', async () => {
+  //   long (spare 2) ─▶ after        x ─▶ y        z
+  // On 3 jobs: z ends first, but y (waiting for x, not for long) is still to start: no loan.
+  // Once y has started, every stage left waits for long, which gets the free core, and the
+  // core y frees when it ends.
+  const mk = (name: string, deps: Record<string, string>, extra: Partial<StageDef<Config>> = {}) =>
+    stage({ name, deps, run: async () => {}, ...extra });
+  const ms: Record<string, number> = { long: 150, x: 40, y: 40, z: 10, after: 5 };
+  const defs = [
+    mk('long', {}, { cost: () => 10, spareCores: () => 2 }),
+    mk('after', { long: 'long' }),
+    mk('x', {}, { cost: () => 2 }),
+    mk('y', { x: 'x' }, { cost: () => 2 }),
+    mk('z', {}),
+  ];
+  const config: Config = Object.fromEntries(defs.map((d) => [d.name, {}]));
+  const t0 = performance.now();
+  const ended: Record<string, number> = {};
+  const loans: Array<{ at: number; lent: number }> = [];
+  let held = 0;
+  let most = 0;
+  const execute: StageExecutor<Config> = async (def, ctx) => {
+    held++;
+    const until = performance.now() + ms[def.name]!;
+    while (performance.now() < until) {
+      const lent = ctx.lentCores?.() ?? 0;
+      if (def.name === 'long' && lent !== loans.at(-1)?.lent) {
+        loans.push({ at: performance.now() - t0, lent });
+      }
+      most = Math.max(most, held + (def.name === 'long' ? lent : 0));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    held--;
+    ended[def.name] = performance.now() - t0;
+    return {};
+  };
+  const store = new ArtifactStore(path.join(root, 'loans'));
+  await runGraph(defs, { ...base, config, store, execute, jobs: 3 });
+  const first = loans.find((l) => l.lent > 0);
+  assert.ok(first, `long was lent cores: ${JSON.stringify(loans)}`);
+  assert.ok(first.at >= ended.x!, `not before y started (${first.at} ms, x ended ${ended.x} ms)`);
+  const both = loans.find((l) => l.lent === 2);
+  assert.ok(both && both.at >= ended.y!, `the second once y ended: ${JSON.stringify(loans)}`);
+  assert.ok(most <= 3, `never more than 3 cores held, loans included (${most})`);
+});
+
 test('a worker process reports a stage error back with its message', async () => {
   const execute = workerExecutor('cpu');
   const ctx = { config: {}, seed: 0, inputs: {}, outDir: root, workDir: root, progress() {} };
@@ -254,6 +300,18 @@ test('a worker process reports a stage error back with its message', async () =>
   const err = await execute(def, ctx, new AbortController().signal).catch((e: Error) => e);
   assert.instance(err, Error);
   assert.match((err as Error).message, /unknown stage 'no_such_stage'/);
+});
+
+test('lent cores reach a worker through a file: 0 before any loan, then the latest count', () => {
+  const file = path.join(root, 'lent');
+  assert.is(readLentCores(file), 0);
+  writeLentCores(file, 1);
+  assert.is(readLentCores(file), 1);
+  writeLentCores(file, 2);
+  assert.is(readLentCores(file), 2);
+  assert.not.ok(existsSync(`${file}.tmp`), 'written whole, then renamed');
+  writeFileSync(file, 'garbage');
+  assert.is(readLentCores(file), 0);
 });
 
 test('a stage killed by SIGKILL mid-write leaves no visible artifact', () => {

@@ -68,6 +68,39 @@ test('SFT with gradient threads: the same weights bit for bit, the same metrics'
   assert.not.equal(split2.weights, alone.weights);
 });
 
+test('a core lent mid-run: a gradient thread joins while training goes on, and the weights are the same', async () => {
+  const run = async (lendFrom?: number) => {
+    runtime.seed(5);
+    const model = new Gpt(TINY);
+    let calls = 0;
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    const result = await trainSft(
+      { policy: model },
+      { train: variedExamples(40, 2) },
+      { maxSteps: 80, batchSize: 12, logEvery: 10, checkpointEvery: 0, microBatches: 3 },
+      {
+        lentCores: () => {
+          calls++;
+          if (lendFrom === undefined || calls < lendFrom) return 0;
+          Atomics.wait(pause, 0, 0, 100); // slow the steps, so the thread can load meanwhile
+          return 1;
+        },
+      },
+    );
+    const weights = model.variables().map((v) => Array.from(v.dataSync()));
+    model.dispose();
+    return { weights, threaded: result.threadedSteps };
+  };
+  const before = tf.memory().numTensors;
+  const alone = await run();
+  const lent = await run(3);
+  assert.is(tf.memory().numTensors, before, 'no tensors left behind');
+  assert.is(alone.threaded, 0);
+  assert.ok(lent.threaded > 0, 'the lent thread computed parts');
+  assert.ok(lent.threaded < 78, `it joined mid-run, not before step 3 (${lent.threaded} steps)`);
+  assert.equal(lent.weights, alone.weights);
+});
+
 test('a failing remote part: the step throws its error, updates nothing, leaks nothing', () => {
   const v = tf.variable(tf.ones([3]));
   const optimizer = new AdamW([v], { lr: 0.1 });

@@ -6,7 +6,8 @@
 import path from 'node:path';
 import { Gpt, saveGpt } from '../../models';
 import { runtime } from '../../runtime';
-import { sftExamples, trainSft } from '../../train/sft';
+import type { TrainerHooks } from '../../train/loop';
+import { resolveSftConfig, sftExamples, trainSft } from '../../train/sft';
 import { type PipelineConfig, trainSettings } from '../config';
 import { selfRefineExamples } from '../self_refine';
 import { FILES, keepMetrics, loadPolicy, writeJson } from './artifacts';
@@ -28,6 +29,21 @@ function trainedBy(section: PipelineConfig['sft']): Omit<PipelineConfig['sft'], 
   return settings;
 }
 
+/**
+ * An SFT stage's share of the run's cores: its own (1 + gradient threads), and the spare ones it
+ * can put to work as gradient threads if the runner lends them mid-run (one per micro-batch).
+ */
+function sftCores(section: PipelineConfig['sft']) {
+  const { microBatches, gradientThreads } = resolveSftConfig(section);
+  return { cores: 1 + gradientThreads, spareCores: microBatches - 1 - gradientThreads };
+}
+
+/** The trainer's hooks: progress, and the cores the runner lends the stage. */
+const sftHooks = (ctx: Ctx): TrainerHooks => ({
+  ...progressHooks(ctx),
+  lentCores: () => ctx.lentCores?.() ?? 0,
+});
+
 /** M_P (from scratch) or M_PIT (from M_P^SFT) trained on the pairs in `kind`'s layout. */
 function sftStage(
   name: 'sft_mp' | 'sft_pit',
@@ -38,7 +54,8 @@ function sftStage(
     name,
     deps: kind === 'mp' ? { tok: 'tokenizer' } : { tok: 'tokenizer', base: 'sft_mp' },
     config: (c: PipelineConfig) => [c.model, trainedBy(c[section])],
-    cores: (c) => 1 + (c[section].gradientThreads ?? 0),
+    cores: (c) => sftCores(c[section]).cores,
+    spareCores: (c) => sftCores(c[section]).spareCores,
     cost: (c) => estimatedSeconds(name, c[section].maxSteps * c[section].batchSize),
     artifacts: [FILES.policy, FILES.summary],
     async run(ctx: Ctx) {
@@ -55,7 +72,7 @@ function sftStage(
         { policy: model },
         data,
         trainSettings(ctx.config[section], ctx.workDir, 'sft'),
-        progressHooks(ctx),
+        sftHooks(ctx),
       );
       keepMetrics(ctx.workDir, ctx.outDir);
       saveGpt(path.join(ctx.outDir, FILES.policy), model);
@@ -63,6 +80,7 @@ function sftStage(
         lastTrain: result.lastTrain,
         lastEval: result.lastEval,
         seconds: result.seconds,
+        threadedSteps: result.threadedSteps,
       });
       model.dispose();
     },
@@ -73,7 +91,8 @@ const selfRefineStage: PipelineStage = {
   name: 'sft_self_refine',
   deps: { tok: 'tokenizer', base: 'sft_mp' },
   config: (c) => [c.model, trainedBy(c.sftImprover)],
-  cores: (c) => 1 + (c.sftImprover.gradientThreads ?? 0),
+  cores: (c) => sftCores(c.sftImprover).cores,
+  spareCores: (c) => sftCores(c.sftImprover).spareCores,
   cost: (c) =>
     estimatedSeconds('sft_self_refine', c.sftImprover.maxSteps * c.sftImprover.batchSize),
   artifacts: [FILES.policy],
@@ -86,7 +105,7 @@ const selfRefineStage: PipelineStage = {
       { policy: model },
       { train },
       trainSettings(ctx.config.sftImprover, ctx.workDir, 'sft'),
-      progressHooks(ctx),
+      sftHooks(ctx),
     );
     keepMetrics(ctx.workDir, ctx.outDir);
     saveGpt(path.join(ctx.outDir, FILES.policy), model);
