@@ -6,7 +6,8 @@
  * an SFT or reward section, and a PPO section goes to `resolvePpoConfig` as it is.
  *
  * Sizes are our own (the paper gives no hyperparameters): `default` fits the whole pipeline in
- * about 25 minutes on a 2-core CPU, `smoke` in about a minute for CI, `full` is sized for a GPU.
+ * 13–15 minutes on a 2-core CPU (`pitlab run --jobs 2`), `smoke` in about a minute for CI, and
+ * `full` is sized for a GPU.
  * `smoke` and `full` are overrides of `default`, merged as a user's `--config` is.
  */
 import type { NearKinds } from '../data/synth/pairs';
@@ -83,12 +84,13 @@ export interface PipelineConfig {
   judgeModel: Partial<GptConfig>;
   /**
    * SFT of M_P (x → y_w). The default profile's 2,400 steps (about 6 epochs of its 12,587 pairs,
-   * eval loss 1.14 against 1.18 at 1,200) are sized for the reward models, which read M_P^SFT's
-   * log-likelihood: R_P trained 400 steps from it ranks 0.863 of the 401 held-out pairs, against
-   * 0.848 from a 1,200-step M_P^SFT and 0.850 from that one with 800 reward steps.
+   * eval loss 1.14 against 1.18 at 1,200) are sized for the models that start from M_P^SFT,
+   * measured on validation prompts and pairs only (README, "M_P's SFT runs longer"): with 2,400,
+   * 1,600 and 1,200 steps, R_P (100 steps) ranked 0.874, 0.854 and 0.844 of the validation pairs,
+   * and M_PIT^SFT improved the same responses (8 draws of 199 prompts) to 0.750, 0.720 and 0.713.
    * `gradientThreads: 1` (the same numbers, the same cache key) makes it about 1.2–1.5× faster
-   * on two cores, but holds both: in a fresh run the judge then trained later, beside the
-   * other stages, and the run took longer (README, "A second core for M_P's SFT"), so it is off.
+   * on two cores, but holds both from the start, so the judge would train later; the runner
+   * instead lends the stage the second core once nothing else can use it (`spareCores`).
    */
   sft: Section<SftConfig, Steps, TrainOwned & keyof SftConfig>;
   /**
