@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type ArtifactStore, stageKey } from './cache';
-import { plannedOrder } from './schedule';
+import { CoreLoans, plannedOrder } from './schedule';
 
 export type StageStatus = 'cached' | 'stale' | 'running' | 'failed' | 'done';
 
@@ -55,7 +55,7 @@ export interface StageDef<C = unknown> {
    * Cores beyond `cores` the stage can put to work if they are lent mid-run (default 0), e.g. an
    * SFT stage's gradient threads, which change where gradients are computed, not what they are.
    * The runner lends a free core only when every stage still to start waits for this one, so the
-   * loan delays nothing (`runGraph`).
+   * loan delays nothing (`CoreLoans`, schedule.ts).
    */
   spareCores?(config: C): number;
   run(ctx: StageContext<C>): Promise<void>;
@@ -337,56 +337,4 @@ export async function runGraph<C>(
   await Promise.all(running.values()); // aborted siblings settle before the error surfaces
   if (failure !== undefined) throw failure;
   return nodes;
-}
-
-/**
- * Cores lent to running stages beyond their own (`StageDef.spareCores`). A free core is lent only
- * when every stage still to start waits for the borrower: none could start before the borrower
- * ends, so the core would idle otherwise and the loan delays nothing. A loan lasts until the
- * borrower ends (the runner never takes a core back mid-step).
- */
-class CoreLoans {
-  private readonly lent = new Map<string, number>();
-  /** Each stage's transitive dependencies. */
-  private readonly ancestors = new Map<string, Set<string>>();
-
-  constructor(
-    nodes: readonly GraphNode[],
-    private readonly spare: (name: string) => number,
-  ) {
-    for (const n of nodes) {
-      const set = new Set<string>();
-      for (const d of n.deps) {
-        set.add(d);
-        for (const a of this.ancestors.get(d) ?? []) set.add(a);
-      }
-      this.ancestors.set(n.name, set); // nodes come in topological order
-    }
-  }
-
-  /** Cores lent to `name` now. */
-  of(name: string): number {
-    return this.lent.get(name) ?? 0;
-  }
-
-  /** Lends up to `free` cores to `running` stages (by priority); returns how many it lent. */
-  lend(free: number, running: readonly string[], pending: readonly GraphNode[]): number {
-    let given = 0;
-    for (const name of running) {
-      const room = Math.floor(this.spare(name)) - this.of(name);
-      if (given >= free || room <= 0) continue;
-      if (!pending.every((n) => this.ancestors.get(n.name)?.has(name))) continue;
-      const n = Math.min(room, free - given);
-      this.lent.set(name, this.of(name) + n);
-      given += n;
-    }
-    return given;
-  }
-
-  /** The borrower ended: returns the cores it was lent. */
-  end(name: string): number {
-    const n = this.of(name);
-    this.lent.delete(name);
-    return n;
-  }
 }

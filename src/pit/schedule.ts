@@ -9,6 +9,9 @@
  * that priority and keeps every swap of two stages that shortens the run, replaying the rule
  * with the estimates, until no swap does. The graph is a few dozen stages: replays take
  * milliseconds.
+ *
+ * While a run goes on, `CoreLoans` lends the cores no stage can use to a running stage that can
+ * put them to work (`StageDef.spareCores`).
  */
 
 export interface Task {
@@ -99,4 +102,56 @@ export function plannedOrder(tasks: readonly Task[], jobs: number): string[] {
     }
   }
   return order;
+}
+
+/**
+ * Cores lent to running stages beyond their own (`StageDef.spareCores`). A free core is lent only
+ * when every stage still to start waits for the borrower: none could start before the borrower
+ * ends, so the core would idle otherwise and the loan delays nothing. A loan lasts until the
+ * borrower ends (the runner never takes a core back mid-step).
+ */
+export class CoreLoans {
+  private readonly lent = new Map<string, number>();
+  /** Each stage's transitive dependencies. */
+  private readonly ancestors = new Map<string, Set<string>>();
+
+  constructor(
+    stages: readonly Pick<Task, 'name' | 'deps'>[],
+    private readonly spare: (name: string) => number,
+  ) {
+    for (const n of stages) {
+      const set = new Set<string>();
+      for (const d of n.deps) {
+        set.add(d);
+        for (const a of this.ancestors.get(d) ?? []) set.add(a);
+      }
+      this.ancestors.set(n.name, set); // stages come in topological order
+    }
+  }
+
+  /** Cores lent to `name` now. */
+  of(name: string): number {
+    return this.lent.get(name) ?? 0;
+  }
+
+  /** Lends up to `free` cores to `running` stages (by priority); returns how many it lent. */
+  lend(free: number, running: readonly string[], pending: readonly { name: string }[]): number {
+    let given = 0;
+    for (const name of running) {
+      const room = Math.floor(this.spare(name)) - this.of(name);
+      if (given >= free || room <= 0) continue;
+      if (!pending.every((n) => this.ancestors.get(n.name)?.has(name))) continue;
+      const n = Math.min(room, free - given);
+      this.lent.set(name, this.of(name) + n);
+      given += n;
+    }
+    return given;
+  }
+
+  /** The borrower ended: returns the cores it was lent. */
+  end(name: string): number {
+    const n = this.of(name);
+    this.lent.delete(name);
+    return n;
+  }
 }
