@@ -204,7 +204,7 @@ export async function runStage<C>(
       outDir,
       workDir: store.workDir(def.name, key),
       progress: (f, d) => options.progress?.(f, d),
-      ...(options.lentCores ? { lentCores: options.lentCores } : {}),
+      lentCores: options.lentCores,
     };
     usage = await (options.execute ?? inProcess)(
       def,

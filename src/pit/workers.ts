@@ -69,12 +69,15 @@ export function workerExecutor(backend: string): StageExecutor {
       });
       const lentCoresFile = path.join(tmpdir(), `pitlab-lent-${process.pid}-${++workers}`);
       let passedOn = 0;
-      const loans = setInterval(() => {
+      const passOnLoans = () => {
         const lent = ctx.lentCores?.() ?? 0;
         if (lent === passedOn) return;
         passedOn = lent;
         writeLentCores(lentCoresFile, lent);
-      }, LOAN_POLL_MS);
+      };
+      // only a stage that can put lent cores to work is told of them
+      const canBorrow = (def.spareCores?.(ctx.config) ?? 0) > 0;
+      const loans = canBorrow ? setInterval(passOnLoans, LOAN_POLL_MS) : undefined;
       let settled = false;
       const settle = (fn: () => void) => {
         if (settled) return;

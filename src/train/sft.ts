@@ -258,7 +258,9 @@ function lentThreads(
   const failed: GradientThread[] = [];
   return {
     poll() {
-      const wanted = Math.min(room, Math.floor(hooks.lentCores?.() ?? 0));
+      // once every spare micro-batch has a thread, the loan (a file read in a worker) is not read
+      const spawned = live.length + failed.length;
+      const wanted = spawned < room ? Math.min(room, Math.floor(hooks.lentCores?.() ?? 0)) : 0;
       while (live.length + failed.length < wanted) live.push(spawn());
       const ready: GradientThread[] = [];
       for (const thread of [...live]) {
