@@ -11,11 +11,10 @@
  */
 
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compiledModule, WASM_SOURCES } from '../../scripts/build-wasm';
+import { compiledModule, generatedFile, WASM_SOURCES } from '../../scripts/build-wasm';
 import { runtime } from '../../src/runtime';
 import { DECODE_ATTENTION, decodeAttention } from '../../src/runtime/ops';
 
@@ -189,7 +188,7 @@ for (const backend of ['wasm', 'cpu'] as const) {
 
 test('the committed wasm module is built from the committed .wat source', async () => {
   for (const name of WASM_SOURCES) {
-    const file = path.join(__dirname, '..', '..', 'src', 'runtime', 'ops', `${name}_wasm.ts`);
+    const file = generatedFile(name);
     assert.ok(
       readFileSync(file, 'utf8') === (await compiledModule(name)),
       `${name}_wasm.ts is stale: run npx tsx scripts/build-wasm.ts`,

@@ -244,6 +244,27 @@ test('Transpose: random ranks and permutations match cpu (float32, int32, gradie
       [33, 65],
       [1, 0],
     ],
+    // the SIMD path: whole 4×4 blocks, edges, a second column tile, batches
+    [
+      [8, 12],
+      [1, 0],
+    ],
+    [
+      [130, 261],
+      [1, 0],
+    ],
+    [
+      [257, 3],
+      [1, 0],
+    ],
+    [
+      [3, 9, 14],
+      [0, 2, 1],
+    ],
+    [
+      [2, 6, 1, 300],
+      [0, 3, 2, 1],
+    ],
   ];
   for (let i = 0; i < 30; i++) {
     const rank = 1 + randInt(6);
@@ -310,6 +331,10 @@ test('Sum over leading axes, Slice and copy-free Identity match cpu', async () =
     [[5, 6], 1, true],
     [[9], 0, false],
     [[0, 4], 0, false],
+    [[1, 5], 0, false],
+    [[300, 13], 0, false],
+    [[64, 384], 0, true],
+    [[2, 3, 1], [0, 1], false],
   ];
   for (const [shape, axis, keepDims] of cases) {
     await check(`sum [${shape}] axis ${axis} keepDims=${keepDims}`, [floats(shape)], ([x]) =>

@@ -2,10 +2,17 @@
  * `Sum` over leading axes for wasm. The stock kernel first transposes the reduced axes to the end
  * (measured: 3.6 ms to sum a [1024, 384] gradient over axis 0, against 0.19 ms over axis 1), and
  * every bias and LayerNorm gradient is exactly such a sum. Here the leading axes collapse into
- * rows that are accumulated in place: one pass, no transpose.
+ * rows that are accumulated in place: one pass, no transpose, in SIMD WebAssembly
+ * (column_sums.wat; a JS loop over the same rows took ~0.9 ms for [1024, 384]).
  */
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { type KernelArgs, sizeOf, viewOf } from './wasm';
+import { WASM_BASE64 } from './column_sums_wasm';
+import { heapModule, type KernelArgs, offsetOf, sizeOf, viewOf } from './wasm';
+
+/** column_sums.wat's export. */
+interface ColumnSumsModule {
+  columnSums(src: number, dst: number, rows: number, cols: number): void;
+}
 
 type Kernel = (args: KernelArgs) => TensorInfo;
 
@@ -32,15 +39,19 @@ export function makeSumKernel(original: Kernel): Kernel {
       ? x.shape.map((d, i) => (i < axes.length ? 1 : d))
       : x.shape.slice(axes.length);
     const out = args.backend.makeOutput(outShape, 'float32');
-    const src = viewOf(args.backend, x) as Float32Array; // views taken after the allocation
-    const dst = viewOf(args.backend, out) as Float32Array;
-    // Accumulate in float64 chunks? Rows ≤ ~1e5 in practice; float32 row-order accumulation
-    // matches the stock kernel's error bound (it also sums sequentially in float32).
-    dst.set(src.subarray(0, cols));
-    for (let r = 1; r < rows; r++) {
-      const base = r * cols;
-      for (let c = 0; c < cols; c++) dst[c]! += src[base + c]!;
+    if (cols === 0) return out;
+    if (rows === 0) {
+      (viewOf(args.backend, out) as Float32Array).fill(0); // an empty sum is 0
+      return out;
     }
+    // Float32 row-order accumulation matches the stock kernel's error bound (it also sums
+    // sequentially in float32).
+    heapModule<ColumnSumsModule>(args.backend, WASM_BASE64).columnSums(
+      offsetOf(args.backend, x),
+      offsetOf(args.backend, out),
+      rows,
+      cols,
+    );
     return out;
   };
 }
