@@ -29,7 +29,39 @@
       (br $l)))
     (call $hsum (local.get $acc)))
 
-  ;; dst[0..D) += s * src[0..D)
+;; Four dot products of D floats, $a with the rows at $b + k·$pitch (k = 0..3), as one vector:
+  ;; four accumulators share each load of $a. Lanes are added (0+1)+(2+3), as $dot's $hsum
+  ;; adds them, so each product is the same float as $dot's.
+  (func $dot4 (param $a i32) (param $b i32) (param $pitch i32) (param $D i32) (result v128)
+    (local $at i32) (local $end i32) (local $x v128) (local $b1 i32) (local $b2 i32) (local $b3 i32)
+    (local $s0 v128) (local $s1 v128) (local $s2 v128) (local $s3 v128) (local $t0 v128) (local $t1 v128)
+    (local.set $end (i32.shl (local.get $D) (i32.const 2)))
+    (local.set $b1 (i32.add (local.get $b) (local.get $pitch)))
+    (local.set $b2 (i32.add (local.get $b1) (local.get $pitch)))
+    (local.set $b3 (i32.add (local.get $b2) (local.get $pitch)))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+      (local.set $x (v128.load (i32.add (local.get $a) (local.get $at))))
+      (local.set $s0 (f32x4.add (local.get $s0) (f32x4.mul (local.get $x) (v128.load (i32.add (local.get $b) (local.get $at))))))
+      (local.set $s1 (f32x4.add (local.get $s1) (f32x4.mul (local.get $x) (v128.load (i32.add (local.get $b1) (local.get $at))))))
+      (local.set $s2 (f32x4.add (local.get $s2) (f32x4.mul (local.get $x) (v128.load (i32.add (local.get $b2) (local.get $at))))))
+      (local.set $s3 (f32x4.add (local.get $s3) (f32x4.mul (local.get $x) (v128.load (i32.add (local.get $b3) (local.get $at))))))
+      (local.set $at (i32.add (local.get $at) (i32.const 16)))
+      (br $l)))
+    ;; t0 = s0₀+s0₁, s1₀+s1₁, s0₂+s0₃, s1₂+s1₃ (t1 likewise for s2, s3)
+    (local.set $t0
+      (f32x4.add
+        (i8x16.shuffle 0 1 2 3 16 17 18 19 8 9 10 11 24 25 26 27 (local.get $s0) (local.get $s1))
+        (i8x16.shuffle 4 5 6 7 20 21 22 23 12 13 14 15 28 29 30 31 (local.get $s0) (local.get $s1))))
+    (local.set $t1
+      (f32x4.add
+        (i8x16.shuffle 0 1 2 3 16 17 18 19 8 9 10 11 24 25 26 27 (local.get $s2) (local.get $s3))
+        (i8x16.shuffle 4 5 6 7 20 21 22 23 12 13 14 15 28 29 30 31 (local.get $s2) (local.get $s3))))
+    (f32x4.add
+      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t1))
+      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t1))))
+
+    ;; dst[0..D) += s * src[0..D)
   (func $axpy (param $dst i32) (param $src i32) (param $s f32) (param $D i32)
     (local $at i32) (local $end i32) (local $sv v128)
     (local.set $end (i32.shl (local.get $D) (i32.const 2)))
@@ -60,6 +92,24 @@
       (i32.add (i32.add (local.get $qkv) (i32.mul (local.get $row0) (local.get $stride)))
         (i32.add (local.get $hOff) (i32.shl (local.get $C) (i32.const 2)))))
     (local.set $max (f32.const -inf))
+    ;; keys four at a time while all four are visible, then one at a time
+    (local.set $m (f32x4.splat (f32.const -inf)))
+    (block $groupsDone (loop $groups
+      (br_if $groupsDone (i32.gt_u (i32.add (local.get $j) (i32.const 3)) (local.get $i)))
+      (local.set $e
+        (f32x4.add
+          (f32x4.mul (call $dot4 (local.get $q) (local.get $k) (local.get $stride) (local.get $D))
+            (f32x4.splat (local.get $scale)))
+          (v128.load (i32.add (local.get $biasRow) (i32.shl (local.get $j) (i32.const 2))))))
+      (v128.store (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2))) (local.get $e))
+      (local.set $m (f32x4.max (local.get $m) (local.get $e)))
+      (local.set $k (i32.add (local.get $k) (i32.shl (local.get $stride) (i32.const 2))))
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+      (br $groups)))
+    (local.set $max
+      (f32.max
+        (f32.max (f32x4.extract_lane 0 (local.get $m)) (f32x4.extract_lane 1 (local.get $m)))
+        (f32.max (f32x4.extract_lane 2 (local.get $m)) (f32x4.extract_lane 3 (local.get $m)))))
     (block $done (loop $keys
       (br_if $done (i32.gt_u (local.get $j) (local.get $i)))
       (local.set $s
@@ -193,7 +243,26 @@
             (i32.add (i32.add (local.get $dy)
               (i32.shl (i32.mul (i32.add (local.get $row0) (local.get $i)) (local.get $C)) (i32.const 2)))
               (local.get $hOff)))
-          ;; dV and dP
+          ;; dP_j = dY_i . V_j into ds, four keys at a time while all four are visible
+          (local.set $kv
+            (i32.add (i32.mul (local.get $row0) (local.get $stride))
+              (i32.add (local.get $hOff) (i32.shl (local.get $C) (i32.const 3)))))
+          (local.set $j (i32.const 0))
+          (block $dpDone (loop $dpLoop
+            (br_if $dpDone (i32.gt_u (local.get $j) (local.get $i)))
+            (if (i32.le_u (i32.add (local.get $j) (i32.const 3)) (local.get $i))
+              (then
+                (v128.store (i32.add (local.get $ds) (i32.shl (local.get $j) (i32.const 2)))
+                  (call $dot4 (local.get $g) (i32.add (local.get $qkv) (local.get $kv)) (local.get $stride) (local.get $D)))
+                (local.set $kv (i32.add (local.get $kv) (i32.shl (local.get $stride) (i32.const 2))))
+                (local.set $j (i32.add (local.get $j) (i32.const 4))))
+              (else
+                (f32.store (i32.add (local.get $ds) (i32.shl (local.get $j) (i32.const 2)))
+                  (call $dot (local.get $g) (i32.add (local.get $qkv) (local.get $kv)) (local.get $D)))
+                (local.set $kv (i32.add (local.get $kv) (local.get $stride)))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))))
+            (br $dpLoop)))
+          ;; dV and the row's sum of dP_j p_j, in key order
           (local.set $rowDot (f32.const 0))
           (local.set $kv
             (i32.add (i32.mul (local.get $row0) (local.get $stride))
@@ -202,8 +271,7 @@
           (block $vDone (loop $vLoop
             (br_if $vDone (i32.gt_u (local.get $j) (local.get $i)))
             (local.set $pj (f32.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))))
-            (local.set $dp (call $dot (local.get $g) (i32.add (local.get $qkv) (local.get $kv)) (local.get $D)))
-            (f32.store (i32.add (local.get $ds) (i32.shl (local.get $j) (i32.const 2))) (local.get $dp))
+            (local.set $dp (f32.load (i32.add (local.get $ds) (i32.shl (local.get $j) (i32.const 2)))))
             (local.set $rowDot (f32.add (local.get $rowDot) (f32.mul (local.get $dp) (local.get $pj))))
             (if (f32.ne (local.get $pj) (f32.const 0))
               (then (call $axpy (i32.add (local.get $dqkv) (local.get $kv)) (local.get $g) (local.get $pj) (local.get $D))))
