@@ -9,7 +9,14 @@ import path from 'node:path';
 import wabtInit from 'wabt';
 
 const OPS = path.join(__dirname, '..', 'src', 'runtime', 'ops');
-export const WASM_SOURCES = ['adamw', 'attention', 'decode_attention', 'gelu', 'layer_norm'];
+export const WASM_SOURCES = [
+  'adamw',
+  'attention',
+  'decode_attention',
+  'gelu',
+  'layer_norm',
+  'token_log_probs',
+];
 
 /** Replaces each line `;; include: NAME.wat` with that fragment of src/runtime/ops (one level). */
 function withIncludes(source: string): string {
