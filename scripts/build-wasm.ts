@@ -17,6 +17,7 @@ export const WASM_SOURCES = [
   'ops/decode_attention',
   'ops/gelu',
   'ops/layer_norm',
+  'ops/token_log_probs',
   'kernels/column_sums',
   'kernels/transpose',
 ];

@@ -22,6 +22,7 @@ export {
   pitRankingLoss,
   sequenceLogProbs,
   tokenLogProbs,
+  tokenLogProbsComposite,
 } from './loss';
 export {
   copyTrunk,

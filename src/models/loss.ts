@@ -1,12 +1,25 @@
 /** Token log-probabilities, the masked language-model loss, and the reward models' ranking losses. */
 import * as tf from '@tensorflow/tfjs';
+import * as ops from '../runtime/ops';
 import type { Gpt } from './gpt';
 
 /**
- * log p(target) per row: logits [N, V], targets [N] int32 → [N]. Picks the target through a
- * one-hot product rather than a gather, so the gradient is a dense multiply on every backend.
+ * log p(target) per row: logits [N, V], targets [N] int32 → [N]. One fused kernel each way on
+ * the wasm and cpu backends (runtime/ops/token_log_probs.ts; an id outside [0, V) throws there),
+ * the composite below elsewhere.
  */
 export function tokenLogProbs(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  if (logits.dtype !== 'float32' || !ops.fusedTokenLogProbsAvailable()) {
+    return tokenLogProbsComposite(logits, targets);
+  }
+  return ops.fusedTokenLogProbs(logits, targets);
+}
+
+/**
+ * `tokenLogProbs` as tfjs ops: picks the target through a one-hot product rather than a gather,
+ * so the gradient is a dense multiply on every backend.
+ */
+export function tokenLogProbsComposite(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {
     const logp = tf.logSoftmax(logits);
     const onehot = tf.oneHot(targets, logits.shape[1]);
