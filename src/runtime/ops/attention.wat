@@ -74,7 +74,29 @@
       (local.set $at (i32.add (local.get $at) (i32.const 16)))
       (br $l))))
 
-  ;; p[0..i] = softmax over j <= i of scale * q_i . k_j + bias[i, j] for token row $row0 + i of a
+;; dv += pv·g, dq += s·k and dk += s·q over D floats: one key's three gradient updates in
+  ;; one pass (each the same float as its own $axpy).
+  (func $update3 (param $dv i32) (param $g i32) (param $pv f32) (param $dq i32) (param $k i32)
+    (param $dk i32) (param $q i32) (param $s f32) (param $D i32)
+    (local $at i32) (local $end i32) (local $pvv v128) (local $sv v128)
+    (local.set $end (i32.shl (local.get $D) (i32.const 2)))
+    (local.set $pvv (f32x4.splat (local.get $pv)))
+    (local.set $sv (f32x4.splat (local.get $s)))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+      (v128.store (i32.add (local.get $dv) (local.get $at))
+        (f32x4.add (v128.load (i32.add (local.get $dv) (local.get $at)))
+          (f32x4.mul (local.get $pvv) (v128.load (i32.add (local.get $g) (local.get $at))))))
+      (v128.store (i32.add (local.get $dq) (local.get $at))
+        (f32x4.add (v128.load (i32.add (local.get $dq) (local.get $at)))
+          (f32x4.mul (local.get $sv) (v128.load (i32.add (local.get $k) (local.get $at))))))
+      (v128.store (i32.add (local.get $dk) (local.get $at))
+        (f32x4.add (v128.load (i32.add (local.get $dk) (local.get $at)))
+          (f32x4.mul (local.get $sv) (v128.load (i32.add (local.get $q) (local.get $at))))))
+      (local.set $at (i32.add (local.get $at) (i32.const 16)))
+      (br $l))))
+
+    ;; p[0..i] = softmax over j <= i of scale * q_i . k_j + bias[i, j] for token row $row0 + i of a
   ;; sequence whose first token row is $row0 (head offset $hOff bytes); p(i..Tp) = 0: keys after
   ;; the query are causally hidden, so they are never computed.
   (func $probs
@@ -218,7 +240,7 @@
     (local $C i32) (local $stride i32) (local $b i32) (local $h i32) (local $i i32) (local $j i32)
     (local $hOff i32) (local $g i32) (local $row0 i32) (local $dBytes i32)
     (local $kv i32) (local $dkv i32) (local $q i32) (local $dq i32)
-    (local $pj f32) (local $dp f32) (local $rowDot f32) (local $s f32) (local $scale f32)
+    (local $vOff i32) (local $pj f32) (local $rowDot f32) (local $s f32) (local $scale f32)
     (local.set $C (i32.mul (local.get $H) (local.get $D)))
     (local.set $stride (i32.mul (local.get $C) (i32.const 12)))
     (local.set $dBytes (i32.shl (local.get $D) (i32.const 2)))
@@ -262,42 +284,51 @@
                 (local.set $kv (i32.add (local.get $kv) (local.get $stride)))
                 (local.set $j (i32.add (local.get $j) (i32.const 1)))))
             (br $dpLoop)))
-          ;; dV and the row's sum of dP_j p_j, in key order
+          ;; the row's sum of dP_j p_j, in key order
           (local.set $rowDot (f32.const 0))
-          (local.set $kv
-            (i32.add (i32.mul (local.get $row0) (local.get $stride))
-              (i32.add (local.get $hOff) (i32.shl (local.get $C) (i32.const 3)))))
           (local.set $j (i32.const 0))
-          (block $vDone (loop $vLoop
-            (br_if $vDone (i32.gt_u (local.get $j) (local.get $i)))
-            (local.set $pj (f32.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))))
-            (local.set $dp (f32.load (i32.add (local.get $ds) (i32.shl (local.get $j) (i32.const 2)))))
-            (local.set $rowDot (f32.add (local.get $rowDot) (f32.mul (local.get $dp) (local.get $pj))))
-            (if (f32.ne (local.get $pj) (f32.const 0))
-              (then (call $axpy (i32.add (local.get $dqkv) (local.get $kv)) (local.get $g) (local.get $pj) (local.get $D))))
-            (local.set $kv (i32.add (local.get $kv) (local.get $stride)))
+          (block $sumDone (loop $sumLoop
+            (br_if $sumDone (i32.gt_u (local.get $j) (local.get $i)))
+            (local.set $rowDot
+              (f32.add (local.get $rowDot)
+                (f32.mul (f32.load (i32.add (local.get $ds) (i32.shl (local.get $j) (i32.const 2))))
+                  (f32.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))))))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
-            (br $vLoop)))
-          ;; dQ and dK
+            (br $sumLoop)))
+          ;; dV_j, dQ_i and dK_j, one pass over D per key (skipping exact zeros, as ever)
           (local.set $q
             (i32.add (i32.mul (i32.add (local.get $row0) (local.get $i)) (local.get $stride)) (local.get $hOff)))
           (local.set $kv
             (i32.add (i32.mul (local.get $row0) (local.get $stride))
               (i32.add (local.get $hOff) (i32.shl (local.get $C) (i32.const 2)))))
+          (local.set $vOff (i32.shl (local.get $C) (i32.const 2)))
           (local.set $j (i32.const 0))
           (block $kDone (loop $kLoop
             (br_if $kDone (i32.gt_u (local.get $j) (local.get $i)))
+            (local.set $pj (f32.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))))
             (local.set $s
               (f32.mul
-                (f32.mul (f32.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2))))
+                (f32.mul (local.get $pj)
                   (f32.sub (f32.load (i32.add (local.get $ds) (i32.shl (local.get $j) (i32.const 2)))) (local.get $rowDot)))
                 (local.get $scale)))
-            (if (f32.ne (local.get $s) (f32.const 0))
+            (if (i32.and (f32.ne (local.get $pj) (f32.const 0)) (f32.ne (local.get $s) (f32.const 0)))
               (then
-                (call $axpy (i32.add (local.get $dqkv) (local.get $q)) (i32.add (local.get $qkv) (local.get $kv))
-                  (local.get $s) (local.get $D))
-                (call $axpy (i32.add (local.get $dqkv) (local.get $kv)) (i32.add (local.get $qkv) (local.get $q))
-                  (local.get $s) (local.get $D))))
+                (call $update3
+                  (i32.add (local.get $dqkv) (i32.add (local.get $kv) (local.get $vOff))) (local.get $g) (local.get $pj)
+                  (i32.add (local.get $dqkv) (local.get $q)) (i32.add (local.get $qkv) (local.get $kv))
+                  (i32.add (local.get $dqkv) (local.get $kv)) (i32.add (local.get $qkv) (local.get $q))
+                  (local.get $s) (local.get $D)))
+              (else
+                (if (f32.ne (local.get $pj) (f32.const 0))
+                  (then
+                    (call $axpy (i32.add (local.get $dqkv) (i32.add (local.get $kv) (local.get $vOff)))
+                      (local.get $g) (local.get $pj) (local.get $D))))
+                (if (f32.ne (local.get $s) (f32.const 0))
+                  (then
+                    (call $axpy (i32.add (local.get $dqkv) (local.get $q)) (i32.add (local.get $qkv) (local.get $kv))
+                      (local.get $s) (local.get $D))
+                    (call $axpy (i32.add (local.get $dqkv) (local.get $kv)) (i32.add (local.get $qkv) (local.get $q))
+                      (local.get $s) (local.get $D))))))
             (local.set $kv (i32.add (local.get $kv) (local.get $stride)))
             (local.set $j (i32.add (local.get $j) (i32.const 1)))
             (br $kLoop)))
