@@ -4,15 +4,19 @@
  * dataset's (y_w, y_l) pairs well and still be blind to the small edits a policy makes: this is
  * the accuracy that matters for RL on the policy's own outputs.
  */
+import type { BootstrapOptions } from './bootstrap';
 import { DEFAULT_TIE_EPS } from './compare';
-import { wilsonInterval } from './proportion';
+import { clusteredFraction, wilsonInterval } from './proportion';
 
 export interface EditAgreement {
   /** Rows whose judge score changed (the others carry no preference). */
   edits: number;
   /** Fraction of those edits where sign(predicted gain) = sign(judge's gain); NaN without edits. */
   accuracy: number;
-  /** Wilson 95% interval (rows taken as independent); absent without edits. */
+  /**
+   * 95% interval: Wilson's with rows taken as independent, or a cluster bootstrap over prompts
+   * (`clusteredEditAgreement`); absent without edits.
+   */
   ci95?: [number, number];
 }
 
@@ -44,4 +48,31 @@ export function editAgreement(
   return edits === 0
     ? { edits, accuracy: Number.NaN }
     : { edits, accuracy: agree / edits, ci95: wilsonInterval(agree, edits) };
+}
+
+/**
+ * `editAgreement` where several rows share a prompt (`opts.groups`, one label per row): the
+ * interval resamples whole prompts among the edits (clusters of unequal size), since draws of one
+ * prompt are not independent evidence.
+ */
+export function clusteredEditAgreement(
+  before: ArrayLike<number>,
+  after: ArrayLike<number>,
+  predictedGain: ArrayLike<number>,
+  opts: BootstrapOptions & { groups: ArrayLike<number> },
+  tieEps: number = DEFAULT_TIE_EPS,
+): EditAgreement {
+  const { edits, accuracy } = editAgreement(before, after, predictedGain, tieEps);
+  if (edits === 0) return { edits, accuracy };
+  const hits: number[] = [];
+  const groups: number[] = [];
+  for (let i = 0; i < before.length; i++) {
+    const judged = after[i]! - before[i]!;
+    if (Math.abs(judged) <= tieEps) continue;
+    const g = predictedGain[i]!;
+    hits.push(g !== 0 && Math.sign(g) === Math.sign(judged) ? 1 : 0);
+    groups.push(opts.groups[i]!);
+  }
+  const { ci95 } = clusteredFraction(hits, { ...opts, groups });
+  return { edits, accuracy, ci95 };
 }

@@ -139,8 +139,13 @@ export interface PipelineConfig {
   pitRl: Section<PpoConfig, PpoStated | CheckKeys, PpoOwned> & {
     /** The curriculum: 0, y_ref = y_l; 1, y_ref ~ M_P^RL. */
     rounds: number[];
-    /** Validation prompts used by the held-out check. */
+    /** Distinct validation prompts the held-out check improves (the first ones). */
     validationSize: number;
+    /**
+     * Draws of y_0 per validation prompt in the held-out check; each prompt's gain is the mean
+     * over its draws, so the selection margin's standard error counts prompts (a cluster SE).
+     */
+    validationDraws: number;
   };
   /** Self-improvement inference and the evaluation grid. */
   improve: {
@@ -212,9 +217,12 @@ const DEFAULT: PipelineConfig = {
     patience: 2,
     // R_P ranks the improver's own edits of M_P^RL's responses at about chance (results.json's
     // rewardAgreement), so the best of several checks is mostly the luckiest: a policy is kept
-    // only when its gain over the kept one stands two standard errors clear.
+    // only when its gain over the kept one stands two standard errors clear. The check improves
+    // every distinct validation prompt (185 of the 199 rows), each with four draws of y_0, and
+    // its standard error counts prompts: 740 edits where 128 prompts × 1 draw was under-powered.
     selectionMargin: 2,
-    validationSize: 128,
+    validationSize: 199,
+    validationDraws: 4,
   },
   // The improvers sample at 0.2: on the validation prompts (scripts/improver-temperature.ts)
   // 0.1–0.2 improve M_P^RL's responses most for both M_PIT^SFT and M_PIT^RL, 0.4 within noise of
@@ -257,7 +265,14 @@ const OVERRIDES: Record<Exclude<Profile, 'default'>, ConfigOverrides<PipelineCon
     gapReward: { maxSteps: 40, batchSize: 16, lr: 1e-3 },
     judge: { maxSteps: 40, batchSize: 16, sftSteps: 20 },
     rlhf: SMOKE_PPO,
-    pitRl: { ...SMOKE_PPO, validateEvery: 1, patience: 0, selectionMargin: 0, validationSize: 32 },
+    pitRl: {
+      ...SMOKE_PPO,
+      validateEvery: 1,
+      patience: 0,
+      selectionMargin: 0,
+      validationSize: 32,
+      validationDraws: 2,
+    },
     improve: {
       iterations: 2,
       temperature: 0.4,
@@ -278,7 +293,7 @@ const OVERRIDES: Record<Exclude<Profile, 'default'>, ConfigOverrides<PipelineCon
     gapReward: { maxSteps: 1000, batchSize: 64 },
     judge: { maxSteps: 1500, batchSize: 64, lr: 3e-4, sftSteps: 2000 },
     rlhf: FULL_PPO,
-    pitRl: { ...FULL_PPO, validateEvery: 20, patience: 3, validationSize: 199 },
+    pitRl: { ...FULL_PPO, validateEvery: 20, patience: 3, validationSize: 199, validationDraws: 4 },
   },
 };
 
@@ -308,7 +323,11 @@ const SHAPE = {
   ),
   judge: trainerFields(DEFAULT_REWARD_CONFIG, TRAIN_OWNED, { sftSteps: 0, pooling: 'eos' }),
   rlhf: trainerFields(DEFAULT_PPO_CONFIG, [...PPO_OWNED, ...CHECK_KEYS]),
-  pitRl: trainerFields(DEFAULT_PPO_CONFIG, PPO_OWNED, { rounds: [], validationSize: 0 }),
+  pitRl: trainerFields(DEFAULT_PPO_CONFIG, PPO_OWNED, {
+    rounds: [],
+    validationSize: 0,
+    validationDraws: 0,
+  }),
   improve: DEFAULT.improve,
 };
 
@@ -386,7 +405,7 @@ function validate(c: PipelineConfig): void {
     checkOneOf(`config.${key}.pooling`, c[key].pooling, REWARD_POOLINGS);
   }
   resolvePpoConfig(c.rlhf, 'config.rlhf');
-  const { rounds, validationSize, ...pitPpo } = c.pitRl;
+  const { rounds, validationSize, validationDraws, ...pitPpo } = c.pitRl;
   resolvePpoConfig(pitPpo, 'config.pitRl');
   check(
     rounds.length > 0 && rounds.every((r) => r === 0 || r === 1),
@@ -395,6 +414,7 @@ function validate(c: PipelineConfig): void {
     rounds,
   );
   checkPositiveInt('config.pitRl.validationSize', validationSize);
+  checkPositiveInt('config.pitRl.validationDraws', validationDraws);
   const { improve } = c;
   checkPositiveInt('config.improve.iterations', improve.iterations);
   checkPositiveInt('config.improve.samples', improve.samples);

@@ -1,7 +1,8 @@
 /** A reward model's agreement with a judge on the edits a policy made. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { editAgreement, wilsonInterval } from '../../src/eval';
+import { clusteredEditAgreement, editAgreement, wilsonInterval } from '../../src/eval';
+import { runtime } from '../../src/runtime';
 
 test('editAgreement counts only rows the judge scored differently, by sign', () => {
   const before = [0.5, 0.5, 0.5, 0.5, 0.5, 1];
@@ -21,6 +22,36 @@ test('editAgreement without edits reports NaN and no interval; lengths must matc
   assert.ok(Number.isNaN(a.accuracy));
   assert.is(a.ci95, undefined);
   assert.throws(() => editAgreement([0.5], [0.5, 1], [1, 1]), /one entry per row, got 1, 2 and 2/);
+});
+
+test('clusteredEditAgreement: same accuracy, an interval that counts prompts, not draws', () => {
+  // 40 prompts × 4 draws; a prompt's draws all agree or all disagree (perfectly clustered)
+  const prompts = 40;
+  const draws = 4;
+  const before: number[] = [];
+  const after: number[] = [];
+  const gain: number[] = [];
+  const groups: number[] = [];
+  for (let d = 0; d < draws; d++) {
+    for (let p = 0; p < prompts; p++) {
+      before.push(0.5);
+      after.push(p % 8 === 0 ? 0.5 : 0.75); // every 8th prompt's edits are ties: not edits
+      gain.push(p % 3 === 0 ? -1 : 1);
+      groups.push(p);
+    }
+  }
+  const plain = editAgreement(before, after, gain);
+  const opts = { groups, resamples: 2000, rng: runtime.rng('test.clustered-agreement') };
+  const clustered = clusteredEditAgreement(before, after, gain, opts);
+  assert.is(clustered.edits, plain.edits);
+  assert.is(clustered.accuracy, plain.accuracy);
+  const width = (ci: [number, number] | undefined) => ci![1] - ci![0];
+  // 35 prompts carry all 140 edits: the interval is about that of 35 rows, twice 140 rows'
+  assert.ok(width(clustered.ci95) > 1.6 * width(plain.ci95), `${clustered.ci95} vs ${plain.ci95}`);
+  assert.ok(clustered.ci95![0] < plain.accuracy && plain.accuracy < clustered.ci95![1]);
+  const none = clusteredEditAgreement([0.5], [0.5], [1], { groups: [0] });
+  assert.is(none.edits, 0);
+  assert.is(none.ci95, undefined);
 });
 
 test.run();

@@ -59,6 +59,7 @@ const BEFORE: Record<string, PipelineConfig> = {
       patience: 0,
       selectionMargin: 0,
       validationSize: 32,
+      validationDraws: 2,
     },
     improve: {
       iterations: 2,
@@ -96,7 +97,8 @@ const BEFORE: Record<string, PipelineConfig> = {
       validateEvery: 4,
       patience: 2,
       selectionMargin: 2,
-      validationSize: 128,
+      validationSize: 199,
+      validationDraws: 4,
     },
     improve: DEFAULT_IMPROVE,
   },
@@ -126,6 +128,7 @@ const BEFORE: Record<string, PipelineConfig> = {
       patience: 3,
       selectionMargin: 2,
       validationSize: 199,
+      validationDraws: 4,
     },
     improve: DEFAULT_IMPROVE,
   },
@@ -191,7 +194,7 @@ test('PPO sections are the trainer configs the stages built before', () => {
     const old = BEFORE[profile]!;
     assert.equal(resolvePpoConfig(c.rlhf), resolvePpoConfig(old.rlhf));
     // PIT RL: each round runs `totalUpdates`; the rest is the PPO config of every round
-    const { rounds: _r, validationSize: _v, ...ppo } = c.pitRl;
+    const { rounds: _r, validationSize: _v, validationDraws: _d, ...ppo } = c.pitRl;
     const formerPpo = {
       ...PPO_FIXED,
       batchSize: old.pitRl.batchSize,

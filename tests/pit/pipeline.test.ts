@@ -131,6 +131,15 @@ function checkSchema(r: Results): void {
     r.config.pitRl.rounds,
   );
   for (const x of r.pitRl.rounds) assert.ok(x.keptUpdate! >= 0 && x.keptUpdate! <= x.updates);
+  // its held-out check improves each distinct validation prompt `validationDraws` times, and
+  // the agreement's interval resamples those prompts
+  const v = r.pitRl.validationAgreement!;
+  assert.is(v.draws, r.config.pitRl.validationDraws);
+  assert.ok(v.prompts > 0 && v.prompts <= r.config.pitRl.validationSize, `${v.prompts} prompts`);
+  for (const a of [v.rpit, v.rp]) {
+    assert.ok(a.edits <= v.prompts * v.draws);
+    if (a.edits > 0) assert.ok(a.ci95![0] <= a.accuracy && a.accuracy <= a.ci95![1]);
+  }
 }
 
 test('bad configuration fails before any work, naming the key', () => {

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { judge as exactJudge, type Tokenizer } from '../../data';
-import { type EditAgreement, editAgreement } from '../../eval';
+import { clusteredEditAgreement, type EditAgreement } from '../../eval';
 import { type Gpt, saveGpt } from '../../models';
 import type { RewardModel } from '../../models/reward';
 import { runtime } from '../../runtime';
@@ -13,6 +13,7 @@ import { meanOf } from '../../train/loop';
 import { trainPitRl } from '../../train/pit_rl';
 import { trainPpo, ValueModel } from '../../train/ppo';
 import type { Pair } from '../../train/reward';
+import { evaluationPairs, evaluationRows } from '../experiments';
 import { gapReward, improveOnce, respond, rpReward, scoreGap, scoreRp } from '../generate';
 import { FILES, keepMetrics, loadPolicy, loadReward, writeJson } from './artifacts';
 import {
@@ -81,9 +82,22 @@ export interface PitRlSummary {
 /** How often each reward ranks the improver's edits the exact judge's way (edits it changed). */
 export interface ValidationAgreement {
   judge: string;
+  /** Distinct validation prompts, each improved `draws` times. */
   prompts: number;
+  draws: number;
   rpit: EditAgreement;
   rp: EditAgreement;
+}
+
+/** Mean of `values` within each of `count` groups (labels 0..count-1). */
+function groupMeans(values: ArrayLike<number>, groups: Int32Array, count: number): Float32Array {
+  const sums = new Float64Array(count);
+  const sizes = new Float64Array(count);
+  for (let i = 0; i < values.length; i++) {
+    sums[groups[i]!]! += values[i]!;
+    sizes[groups[i]!]! += 1;
+  }
+  return Float32Array.from(sums, (sum, g) => sum / sizes[g]!);
 }
 
 /** PIT RL over `rounds` (default: the config's curriculum). */
@@ -111,7 +125,12 @@ function pitRlStage(name: string, rounds: number[] | undefined): PipelineStage {
       const { policy, ref, critic } = ppoModels(ctx.inputs.sft!, rpit, 0);
       const sampler = loadPolicy(ctx.inputs.sampler!);
       const rp = loadReward(ctx.inputs.rp!);
-      const { rounds: configured, validationSize: _v, ...ppo } = ctx.config.pitRl;
+      const {
+        rounds: configured,
+        validationSize: _v,
+        validationDraws: _d,
+        ...ppo
+      } = ctx.config.pitRl;
       const curriculumRounds = rounds ?? configured;
       const updates = ppo.totalUpdates;
       const curriculum = curriculumRounds.map((r) => ({
@@ -161,15 +180,17 @@ function pitRlStage(name: string, rounds: number[] | undefined): PipelineStage {
 
 /**
  * PIT RL's held-out check: the improver, applied once at the inference temperature to M_P^RL's
- * responses (sampled as the evaluation samples y_0) on validation prompts, scored per prompt by
- * R_P's improvement R_P(x, y') − R_P(x, y_0), so the trainer can compare two checks pairwise. R_P
- * is not the reward being optimised (R_PIT is), so a policy that games R_PIT does not score here
- * by construction. The y_0 are sampled once; each check re-seeds its sampler, so equal weights
- * give equal scores (and a resumed run selects as an uninterrupted one).
+ * responses (sampled as the evaluation samples y_0: `validationDraws` of each of the first
+ * `validationSize` distinct validation prompts), scored by R_P's improvement
+ * R_P(x, y') − R_P(x, y_0) averaged over each prompt's draws. One score per prompt makes the
+ * trainer's paired standard error a cluster standard error: draws of one prompt are not
+ * independent evidence. R_P is not the reward being optimised (R_PIT is), so a policy that games
+ * R_PIT does not score here by construction. The y_0 are sampled once; each check re-seeds its
+ * sampler, so equal weights give equal scores (and a resumed run selects as an uninterrupted one).
  *
  * `agreement` measures, on the same validation edits, how often R_PIT and R_P rank the kept
- * improver's edit the exact judge's way (synthetic task only): whether the rewards can see what
- * the improver changes, without reading the test split.
+ * improver's edit the exact judge's way (synthetic task only), with a cluster bootstrap over
+ * prompts: whether the rewards can see what the improver changes, without reading the test split.
  */
 function validationEdits(
   improver: Gpt,
@@ -179,7 +200,9 @@ function validationEdits(
   ctx: Ctx,
 ) {
   const { temperature, responseTemperature, maxNewTokens } = ctx.config.improve;
-  const xs = pairs.slice(0, ctx.config.pitRl.validationSize).map((p) => p.prompt);
+  const { validationSize, validationDraws } = ctx.config.pitRl;
+  const prompts = evaluationPairs(pairs, validationSize).map((p) => p.prompt);
+  const { xs, groups } = evaluationRows(prompts, validationDraws);
   const y0 = respond(sampler, tok, xs, {
     temperature: responseTemperature,
     maxNewTokens,
@@ -195,7 +218,11 @@ function validationEdits(
       return () => {
         lastChecked = improve('pit_rl.validate.y1');
         const after = scoreRp(rp, tok, xs, lastChecked);
-        return after.map((v, i) => v - base[i]!);
+        return groupMeans(
+          after.map((v, i) => v - base[i]!),
+          groups,
+          prompts.length,
+        );
       };
     },
     /** The exact judge's mean on the edits the last check scored (synthetic task only). */
@@ -207,11 +234,17 @@ function validationEdits(
       const [before, after] = [judged(y0), judged(y1)];
       const rpBefore = scoreRp(rp, tok, xs, y0);
       const rpGain = scoreRp(rp, tok, xs, y1).map((v, i) => v - rpBefore[i]!);
+      const boot = (label: string) => ({
+        groups,
+        resamples: ctx.config.improve.bootstrap,
+        rng: runtime.rng(`pit_rl.agreement.${label}`),
+      });
       return {
         judge: 'oracle',
-        prompts: xs.length,
-        rpit: editAgreement(before, after, scoreGap(rpit, tok, xs, y1, y0)),
-        rp: editAgreement(before, after, rpGain),
+        prompts: prompts.length,
+        draws: validationDraws,
+        rpit: clusteredEditAgreement(before, after, scoreGap(rpit, tok, xs, y1, y0), boot('rpit')),
+        rp: clusteredEditAgreement(before, after, rpGain, boot('rp')),
       };
     },
   };
