@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runtime } from '../src/runtime';
@@ -39,4 +40,30 @@ export function assertClose(
       `${what}[${i}] = ${actual[i]}, expected ${expected[i]}`,
     );
   }
+}
+
+/** Runs `body` with backend `name` active, then restores the previous one; false if `name` is unavailable. */
+export async function onBackend(name: string, body: () => Promise<void>): Promise<boolean> {
+  const previous = tf.getBackend();
+  if (!(await tf.setBackend(name))) return false;
+  try {
+    await body();
+  } finally {
+    await tf.setBackend(previous);
+  }
+  return true;
+}
+
+let wasmReady: Promise<boolean> | undefined;
+
+/** Readies the wasm backend once per process; false, with a warning naming `suite`, where it cannot load. */
+export function ensureWasm(suite: string): Promise<boolean> {
+  wasmReady ??= runtime
+    .ready({ backend: 'wasm' })
+    .then(() => true)
+    .catch((err: Error) => {
+      console.warn(`${suite}: wasm unavailable, skipping its checks (${err.message})`);
+      return false;
+    });
+  return wasmReady;
 }

@@ -14,7 +14,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { runtime } from '../../src/runtime';
 import {
   GELU,
   GELU_GRAD,
@@ -25,6 +24,7 @@ import {
   layerNorm,
   layerNormComposite,
 } from '../../src/runtime/ops';
+import { ensureWasm, onBackend } from '../helpers';
 
 let seed = 7;
 function rand(): number {
@@ -139,32 +139,9 @@ function geluCases(): Array<Case & { tol: number }> {
   );
 }
 
-async function onBackend(name: string, body: () => Promise<void>): Promise<boolean> {
-  const previous = tf.getBackend();
-  if (!(await tf.setBackend(name))) return false;
-  try {
-    await body();
-  } finally {
-    await tf.setBackend(previous);
-  }
-  return true;
-}
-
-let wasmReady: Promise<boolean> | undefined;
-function ensureWasm(): Promise<boolean> {
-  wasmReady ??= runtime
-    .ready({ backend: 'wasm' })
-    .then(() => true)
-    .catch((err: Error) => {
-      console.warn(`ops.test: wasm unavailable, skipping its checks (${err.message})`);
-      return false;
-    });
-  return wasmReady;
-}
-
 for (const backend of ['cpu', 'wasm']) {
   test(`layerNorm: values and gradients match the composite on ${backend}`, async () => {
-    if (!(await ensureWasm()) && backend === 'wasm') return;
+    if (!(await ensureWasm('ops.test')) && backend === 'wasm') return;
     const ran = await onBackend(backend, async () => {
       for (const c of lnCases()) {
         await compare(
@@ -180,7 +157,7 @@ for (const backend of ['cpu', 'wasm']) {
   });
 
   test(`gelu: values and gradients match the composite on ${backend}`, async () => {
-    if (!(await ensureWasm()) && backend === 'wasm') return;
+    if (!(await ensureWasm('ops.test')) && backend === 'wasm') return;
     const ran = await onBackend(backend, async () => {
       for (const c of geluCases()) {
         await compare(

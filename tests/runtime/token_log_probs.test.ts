@@ -16,13 +16,13 @@ import * as tf from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { maskedCrossEntropy, tokenLogProbs, tokenLogProbsComposite } from '../../src/models';
-import { runtime } from '../../src/runtime';
 import {
   fusedTokenLogProbs,
   setFusedOpsEnabled,
   TOKEN_LOG_PROBS,
   TOKEN_LOG_PROBS_GRAD,
 } from '../../src/runtime/ops';
+import { ensureWasm, onBackend } from '../helpers';
 
 let seed = 11;
 function rand(): number {
@@ -138,29 +138,6 @@ async function compare(c: Case): Promise<void> {
   assertClose(`${label} dlogits`, got[1], want[1], 1e-4);
 }
 
-async function onBackend(name: string, body: () => Promise<void>): Promise<boolean> {
-  const previous = tf.getBackend();
-  if (!(await tf.setBackend(name))) return false;
-  try {
-    await body();
-  } finally {
-    await tf.setBackend(previous);
-  }
-  return true;
-}
-
-let wasmReady: Promise<boolean> | undefined;
-function ensureWasm(): Promise<boolean> {
-  wasmReady ??= runtime
-    .ready({ backend: 'wasm' })
-    .then(() => true)
-    .catch((err: Error) => {
-      console.warn(`token_log_probs.test: wasm unavailable, skipping its checks (${err.message})`);
-      return false;
-    });
-  return wasmReady;
-}
-
 /** Kernel names `fn` dispatches. */
 async function kernelsOf(fn: () => void): Promise<Set<string>> {
   return new Set((await tf.profile(fn)).kernels.map((k) => k.name));
@@ -168,7 +145,7 @@ async function kernelsOf(fn: () => void): Promise<Set<string>> {
 
 for (const backend of ['cpu', 'wasm']) {
   const body = async (fn: () => Promise<void>) => {
-    if (!(await ensureWasm()) && backend === 'wasm') return;
+    if (!(await ensureWasm('token_log_probs.test')) && backend === 'wasm') return;
     const ran = await onBackend(backend, fn);
     assert.ok(ran || backend === 'wasm', `${backend} backend unavailable`);
   };
