@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     'rl_mp',
     'sft_pit',
   ]);
-  const { rounds, validationSize: _v, ...ppo } = config.pitRl;
+  const { rounds, validationSize: _v, validationDraws: _d, ...ppo } = config.pitRl;
   const updates = Number(process.argv[2] ?? ppo.totalUpdates);
   const rolloutT = Number(process.argv[3] ?? ppo.temperature);
   const lr = Number(process.argv[4] ?? ppo.lr);
