@@ -22,6 +22,7 @@ export {
   pitRankingLoss,
   sequenceLogProbs,
   tokenLogProbs,
+  tokenLogProbsAndEntropy,
   tokenLogProbsComposite,
 } from './loss';
 export {

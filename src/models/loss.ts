@@ -16,6 +16,25 @@ export function tokenLogProbs(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Ten
 }
 
 /**
+ * `tokenLogProbs` and each row's entropy −Σ p log p of softmax(logits), the statistic SFT logs:
+ * from the same fused pass on wasm and cpu, from one log-softmax elsewhere.
+ */
+export function tokenLogProbsAndEntropy(
+  logits: tf.Tensor2D,
+  targets: tf.Tensor1D,
+): { logp: tf.Tensor1D; entropy: tf.Tensor1D } {
+  if (logits.dtype === 'float32' && ops.fusedTokenLogProbsAvailable()) {
+    return ops.fusedTokenStats(logits, targets);
+  }
+  return tf.tidy(() => {
+    const all = tf.logSoftmax(logits);
+    const logp = all.mul(tf.oneHot(targets, logits.shape[1])).sum(-1) as tf.Tensor1D;
+    const entropy = all.exp().mul(all).sum(-1).neg() as tf.Tensor1D;
+    return { logp, entropy };
+  });
+}
+
+/**
  * `tokenLogProbs` as tfjs ops: picks the target through a one-hot product rather than a gather,
  * so the gradient is a dense multiply on every backend.
  */

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Tokenizer } from '../data';
-import type { Gpt } from '../models';
+import { type Gpt, tokenLogProbsAndEntropy } from '../models';
 import { runtime } from '../runtime';
 import { idsTensor, policyPrompt, responseIds, type SftExample, sftBatch } from './batches';
 import { configHash } from './config';
@@ -87,14 +87,13 @@ export function maskedTokenStats(
   mask: tf.Tensor1D,
   normaliser?: number,
 ) {
-  const V = logits.shape[1];
-  const logp = tf.logSoftmax(logits); // [N, V]
-  const nll = logp.mul(tf.oneHot(targets, V)).sum(-1).neg(); // [N]
+  const { logp, entropy: rowEntropy } = tokenLogProbsAndEntropy(logits, targets); // [N] each
+  const nll = logp.neg();
   const count = mask.sum();
   const denominator = normaliser === undefined ? count.maximum(1) : Math.max(1, normaliser);
   const loss = nll.mul(mask).sum().div(denominator) as tf.Scalar;
   const correct = tf.equal(logits.argMax(-1), targets).toFloat().mul(mask).sum();
-  const entropy = logp.exp().mul(logp).sum(-1).neg().mul(mask).sum();
+  const entropy = rowEntropy.mul(mask).sum();
   return { loss, aux: { correct, entropy, count } };
 }
 

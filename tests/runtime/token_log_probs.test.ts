@@ -3,7 +3,8 @@
  * (models/loss.ts's tokenLogProbsComposite): values and the gradient of Σ w·logp wrt the logits
  * for random weights w, on `cpu` and, where it loads, `wasm`; edge shapes (N = 1, V = 1, 2, 5,
  * 160), logits of ±80 and a row holding −1e9, targets at 0 and V − 1; the fused kernels are
- * really the ones dispatched; out-of-range targets are clear errors; nothing leaks.
+ * really the ones dispatched; out-of-range targets are clear errors; nothing leaks. The entropy the
+ * forward also returns matches −Σ p log p of the composite's log-softmax at the same cases.
  *
  * Tolerance: |fused − composite| ≤ 1e-4 · max(1, |composite|) per element. Both sides round
  * the logits' magnitude: the composite chains ~6 float32 ops (x − max, exp, sum, log, subtract;
@@ -18,6 +19,7 @@ import * as assert from 'uvu/assert';
 import { maskedCrossEntropy, tokenLogProbs, tokenLogProbsComposite } from '../../src/models';
 import {
   fusedTokenLogProbs,
+  fusedTokenStats,
   setFusedOpsEnabled,
   TOKEN_LOG_PROBS,
   TOKEN_LOG_PROBS_GRAD,
@@ -153,6 +155,27 @@ for (const backend of ['cpu', 'wasm']) {
   test(`tokenLogProbs: values and gradients match the composite on ${backend}`, () =>
     body(async () => {
       for (const c of cases()) await compare(c);
+    }));
+
+  test(`fusedTokenStats: the entropy matches −Σ p log p, and logp fusedTokenLogProbs, on ${backend}`, () =>
+    body(async () => {
+      for (const c of cases()) {
+        const label = `${backend} ${c.label}`;
+        const before = tf.memory().numTensors;
+        const [logp, entropy, want, wantLogp] = tf.tidy(() => {
+          const x = tf.tensor2d(c.logits, [c.N, c.V]);
+          const t = tf.tensor1d(c.targets, 'int32');
+          const stats = fusedTokenStats(x, t);
+          const all = tf.logSoftmax(x);
+          const reference = all.exp().mul(all).sum(-1).neg();
+          return [stats.logp, stats.entropy, reference, fusedTokenLogProbs(x, t)].map((v) =>
+            Array.from(v.dataSync()),
+          );
+        });
+        assert.is(tf.memory().numTensors, before, `${label}: leaked tensors`);
+        assertClose(`${label} entropy`, entropy!, want!, 1e-4);
+        assert.equal(logp, wantLogp, `${label}: logp differs from fusedTokenLogProbs`);
+      }
     }));
 
   test(`tokenLogProbs: a target outside [0, V) is a clear error on ${backend}`, () =>

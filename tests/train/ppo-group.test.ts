@@ -27,6 +27,7 @@ import {
   drawQueries,
   GRPO_EPS,
   grpoAdvantages,
+  k3KlLoss,
   type PpoConfig,
   resolvePpoConfig,
   rlooAdvantages,
@@ -70,6 +71,20 @@ test('sequence rewards, token broadcast and GRPO per-sequence weights', () => {
   assertClose(sequenceRewards('grpo', scores, Float32Array.from(nonScore), [2, 3]), [1, 2]);
   assertClose(broadcastToTokens([0.7, -2], mask, [2, 3]), [0.7, 0.7, 0.7, -2, 0, 0]);
   assertClose(sequenceWeights(mask, [2, 3]), [1 / 3, 1 / 3, 1 / 3, 1, 0, 0]);
+});
+
+test("GRPO's k3 KL term ignores padding, where the policy's log-probs may be far below the reference's 0", () => {
+  // real tokens: log r = 0 and log(2); padding (weight 0): the policy at T = 0.2 gives −300
+  const logp = tf.tensor1d([-1, -1 - Math.log(2), -300, -300]);
+  const ref = tf.tensor1d([-1, -1, 0, 0]);
+  const weights = tf.tensor1d([0.5, 0.5, 0, 0]);
+  const kl = k3KlLoss(logp, ref, weights);
+  const value = kl.dataSync()[0]!;
+  // k3 = e^{log r} − log r − 1: 0 for the first token, 2 − log 2 − 1 for the second
+  assert.ok(Math.abs(value - (1 - Math.log(2)) / 2) < 1e-6, `k3 ${value}`);
+  const grad = tf.grad((lp: tf.Tensor) => k3KlLoss(lp as tf.Tensor1D, ref, weights))(logp);
+  assert.ok(Array.from(grad.dataSync()).every(Number.isFinite), 'finite gradients');
+  tf.dispose([logp, ref, weights, kl, grad]);
 });
 
 test('config: advantage is checked; groupSize must divide batchSize and is left alone by GAE', () => {

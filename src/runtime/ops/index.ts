@@ -26,6 +26,7 @@ export { LAYER_NORM, LAYER_NORM_GRAD, layerNorm, layerNormComposite } from './la
 export {
   fusedTokenLogProbs,
   fusedTokenLogProbsAvailable,
+  fusedTokenStats,
   TOKEN_LOG_PROBS,
   TOKEN_LOG_PROBS_GRAD,
 } from './token_log_probs';

@@ -10,7 +10,8 @@
  * the composite.
  *
  * The forward also outputs each row's log-normaliser lse = max + log Σ exp(x − max), saved for
- * the backward: dlogits = dy · (onehot − exp(x − lse)). Targets travel as float32 (fused kernels
+ * the backward: dlogits = dy · (onehot − exp(x − lse)), and its entropy lse − Σ p·x, which the
+ * SFT trainer logs (one more sum in the same pass, where the composite took six kernels). Targets travel as float32 (fused kernels
  * take float32 only; ids below 2^24 are exact) and are checked against [0, V) before dispatch.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -20,7 +21,7 @@ import { WASM_BASE64 } from './token_log_probs_wasm';
 
 /** token_log_probs.wat's exports (byte offsets, then sizes). */
 interface TokenLogProbsModule {
-  forward(x: number, max: number, sum: number, N: number, V: number): void;
+  forward(x: number, max: number, sum: number, wsum: number, N: number, V: number): void;
   backward(
     dy: number,
     x: number,
@@ -36,22 +37,23 @@ export const TOKEN_LOG_PROBS = 'PitlabTokenLogProbs';
 export const TOKEN_LOG_PROBS_GRAD = 'PitlabTokenLogProbsGrad';
 
 /**
- * Turns each row's max (in `lse`) and Σ exp(x − max) (in `logp`) into lse and log p(target), in
- * float64 until the stores.
+ * Turns each row's max (in `lse`), S = Σ exp(x − max) (in `logp`) and Σ exp(x − max)·x (in
+ * `entropy`) into lse, log p(target) and the entropy lse − Σ p·x, in float64 until the stores.
  */
 function finishRows(
   x: Float32Array,
   targets: Float32Array,
-  logp: Float32Array,
-  lse: Float32Array,
+  [logp, lse, entropy]: Float32Array[],
   N: number,
   V: number,
 ): void {
   for (let r = 0; r < N; r++) {
-    const max = lse[r]!;
-    const logSum = Math.log(logp[r]!);
-    lse[r] = max + logSum;
-    logp[r] = x[r * V + targets[r]!]! - max - logSum;
+    const max = lse![r]!;
+    const sum = logp![r]!;
+    const logSum = Math.log(sum);
+    lse![r] = max + logSum;
+    logp![r] = x[r * V + targets[r]!]! - max - logSum;
+    entropy![r] = max + logSum - entropy![r]! / sum;
   }
 }
 
@@ -62,25 +64,34 @@ function ensureRegistered(): void {
   registerFusedKernel({
     kernelName: TOKEN_LOG_PROBS,
     inputs: ['logits', 'targets'],
-    outputShapes: ([x]) => [[x![0]!], [x![0]!]],
-    compute([x, targets], [logp, lse], [shape]) {
+    outputShapes: ([x]) => [[x![0]!], [x![0]!], [x![0]!]],
+    compute([x, targets], outs, [shape]) {
       const [N, V] = shape as [number, number];
+      const [logp, lse, entropy] = outs as [Float32Array, Float32Array, Float32Array];
       for (let r = 0, base = 0; r < N; r++, base += V) {
         let max = Number.NEGATIVE_INFINITY;
         for (let j = 0; j < V; j++) max = Math.max(max, x![base + j]!);
         let sum = 0;
-        for (let j = 0; j < V; j++) sum += Math.exp(x![base + j]! - max);
-        lse![r] = max;
-        logp![r] = sum;
+        let weighted = 0;
+        for (let j = 0; j < V; j++) {
+          const e = Math.exp(x![base + j]! - max);
+          sum += e;
+          weighted += e * x![base + j]!;
+        }
+        lse[r] = max;
+        logp[r] = sum;
+        entropy[r] = weighted;
       }
-      finishRows(x!, targets!, logp!, lse!, N, V);
+      finishRows(x!, targets!, outs, N, V);
     },
-    wasm(backend, [x, targets], [logp, lse], [shape]) {
+    wasm(backend, [x, targets], [logp, lse, entropy], [shape]) {
       const [N, V] = shape as [number, number];
-      heapModule<TokenLogProbsModule>(backend, WASM_BASE64).forward(x!, lse!, logp!, N, V);
+      const m = heapModule<TokenLogProbsModule>(backend, WASM_BASE64);
+      m.forward(x!, lse!, logp!, entropy!, N, V);
       const f32 = (offset: number, size: number) =>
         heapView(backend, 'float32', offset, size) as Float32Array;
-      finishRows(f32(x!, N * V), f32(targets!, N), f32(logp!, N), f32(lse!, N), N, V);
+      const outs = [f32(logp!, N), f32(lse!, N), f32(entropy!, N)];
+      finishRows(f32(x!, N * V), f32(targets!, N), outs, N, V);
     },
   });
   registerFusedKernel({
@@ -106,10 +117,11 @@ function ensureRegistered(): void {
     tf.registerGradient({
       kernelName: TOKEN_LOG_PROBS,
       inputsToSave: ['logits', 'targets'],
-      outputsToSave: [false, true],
+      outputsToSave: [false, true, false],
       gradFunc: (dys, saved) => {
         const [logits, targets, lse] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-        // dys[1], for lse, is the tape's zero fill: lse is internal to fusedTokenLogProbs.
+        // dys[1] and dys[2] are the tape's zero fills: lse is internal, and the entropy is a
+        // statistic that no loss differentiates.
         const dy = (dys as tf.Tensor[])[0]!;
         return {
           logits: () => runFused(TOKEN_LOG_PROBS_GRAD, { dy, logits, targets, lse }) as tf.Tensor,
@@ -141,6 +153,17 @@ export function fusedTokenLogProbsAvailable(): boolean {
  * `fusedTokenLogProbsAvailable()` first.
  */
 export function fusedTokenLogProbs(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  return fusedTokenStats(logits, targets).logp;
+}
+
+/**
+ * `fusedTokenLogProbs` and, from the same pass, each row's entropy −Σ p log p of
+ * softmax(logits) (a statistic: its gradient is not defined here).
+ */
+export function fusedTokenStats(
+  logits: tf.Tensor2D,
+  targets: tf.Tensor1D,
+): { logp: tf.Tensor1D; entropy: tf.Tensor1D } {
   ensureRegistered();
   const [N, V] = logits.shape;
   if (logits.rank !== 2 || targets.rank !== 1 || targets.shape[0] !== N) {
@@ -152,7 +175,7 @@ export function fusedTokenLogProbs(logits: tf.Tensor2D, targets: tf.Tensor1D): t
   checkTargets(targets.dataSync(), V);
   return tf.tidy(() => {
     const ids = targets.dtype === 'float32' ? targets : tf.cast(targets, 'float32');
-    const [logp] = runFused(TOKEN_LOG_PROBS, { logits, targets: ids }) as tf.Tensor[];
-    return logp as tf.Tensor1D;
+    const [logp, , entropy] = runFused(TOKEN_LOG_PROBS, { logits, targets: ids }) as tf.Tensor[];
+    return { logp: logp as tf.Tensor1D, entropy: entropy as tf.Tensor1D };
   });
 }

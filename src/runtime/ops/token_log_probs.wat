@@ -40,34 +40,41 @@
       (br $tl)))
     (local.get $m))
 
-  ;; The sum of exp(x - $m) over the row at byte offset $row ($m is its max, so exp sees x <= 0).
-  (func $rowSumExp (param $row i32) (param $V i32) (param $m f32) (result f32)
-    (local $at i32) (local $vecEnd i32) (local $end i32) (local $acc v128) (local $mv v128)
-    (local $s f32)
+  ;; The sum of exp(x - $m) over the row at byte offset $row ($m is its max, so exp sees x <= 0);
+  ;; the sum of exp(x - $m)·x, from which the caller gets the row's entropy, goes to $wsumAt.
+  (func $rowSumExp (param $row i32) (param $V i32) (param $m f32) (param $wsumAt i32) (result f32)
+    (local $at i32) (local $vecEnd i32) (local $end i32) (local $acc v128) (local $wacc v128)
+    (local $mv v128) (local $xv v128) (local $e v128) (local $s f32) (local $w f32) (local $x f32)
+    (local $ex f32)
     (local.set $end (i32.shl (local.get $V) (i32.const 2)))
     (local.set $vecEnd (i32.shl (i32.and (local.get $V) (i32.const -4)) (i32.const 2)))
     (local.set $mv (f32x4.splat (local.get $m)))
     (block $vd (loop $vl
       (br_if $vd (i32.ge_u (local.get $at) (local.get $vecEnd)))
-      (local.set $acc
-        (f32x4.add (local.get $acc)
-          (call $exp (f32x4.sub (v128.load (i32.add (local.get $row) (local.get $at))) (local.get $mv)))))
+      (local.set $xv (v128.load (i32.add (local.get $row) (local.get $at))))
+      (local.set $e (call $exp (f32x4.sub (local.get $xv) (local.get $mv))))
+      (local.set $acc (f32x4.add (local.get $acc) (local.get $e)))
+      (local.set $wacc (f32x4.add (local.get $wacc) (f32x4.mul (local.get $e) (local.get $xv))))
       (local.set $at (i32.add (local.get $at) (i32.const 16)))
       (br $vl)))
     (local.set $s (call $hsum (local.get $acc)))
+    (local.set $w (call $hsum (local.get $wacc)))
     (block $td (loop $tl
       (br_if $td (i32.ge_u (local.get $at) (local.get $end)))
-      (local.set $s
-        (f32.add (local.get $s)
-          (f32x4.extract_lane 0
-            (call $exp (f32x4.splat (f32.sub (f32.load (i32.add (local.get $row) (local.get $at))) (local.get $m)))))))
+      (local.set $x (f32.load (i32.add (local.get $row) (local.get $at))))
+      (local.set $ex
+        (f32x4.extract_lane 0 (call $exp (f32x4.splat (f32.sub (local.get $x) (local.get $m))))))
+      (local.set $s (f32.add (local.get $s) (local.get $ex)))
+      (local.set $w (f32.add (local.get $w) (f32.mul (local.get $ex) (local.get $x))))
       (local.set $at (i32.add (local.get $at) (i32.const 4)))
       (br $tl)))
+    (f32.store (local.get $wsumAt) (local.get $w))
     (local.get $s))
 
-  ;; For each row r of x: max[r] = max_j x[r, j], sum[r] = sum_j exp(x[r, j] - max[r]).
+  ;; For each row r of x: max[r] = max_j x[r, j], sum[r] = sum_j exp(x[r, j] - max[r]) and
+  ;; wsum[r] = sum_j exp(x[r, j] - max[r]) x[r, j].
   (func (export "forward")
-    (param $x i32) (param $max i32) (param $sum i32) (param $N i32) (param $V i32)
+    (param $x i32) (param $max i32) (param $sum i32) (param $wsum i32) (param $N i32) (param $V i32)
     (local $r i32) (local $row i32) (local $m f32)
     (local.set $row (local.get $x))
     (block $done (loop $rows
@@ -75,7 +82,8 @@
       (local.set $m (call $rowMax (local.get $row) (local.get $V)))
       (f32.store (i32.add (local.get $max) (i32.shl (local.get $r) (i32.const 2))) (local.get $m))
       (f32.store (i32.add (local.get $sum) (i32.shl (local.get $r) (i32.const 2)))
-        (call $rowSumExp (local.get $row) (local.get $V) (local.get $m)))
+        (call $rowSumExp (local.get $row) (local.get $V) (local.get $m)
+          (i32.add (local.get $wsum) (i32.shl (local.get $r) (i32.const 2)))))
       (local.set $row (i32.add (local.get $row) (i32.shl (local.get $V) (i32.const 2))))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rows))))

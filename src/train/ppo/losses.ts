@@ -98,7 +98,9 @@ export function k3KlLoss(
   weights: tf.Tensor1D,
 ): tf.Scalar {
   return tf.tidy(() => {
-    const logr = refLogprobs.sub(logprobs);
+    // Padding carries weight 0 but no real log-probs (the reference's are 0 there, the policy's
+    // can be −300 at T = 0.2): e^300 overflows, and ∞·0 would make the whole loss NaN.
+    const logr = tf.where(weights.greater(0), refLogprobs.sub(logprobs), tf.zerosLike(logprobs));
     return maskedMeanT(tf.exp(logr).sub(logr).sub(1), weights);
   });
 }

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Gpt } from '../../models';
-import { sample } from '../../models';
+import { sample, tokenLogProbs } from '../../models';
 import type { Rng } from '../../runtime';
 import { truncateAtStop } from './core';
 import type { ValueModel } from './value';
@@ -138,9 +138,9 @@ export function responseLogits(
 /** log π(y_t | x, y_<t) at temperature for every response column: [B*R] as a Float32Array. */
 export function responseLogprobs(model: Gpt, p: Packed, temperature: number): Float32Array {
   const out = tf.tidy(() => {
+    // The update's own function, so that π/π_old is exactly 1 before the first step.
     const { logits, targets } = responseLogits(model, p, temperature);
-    const logp = tf.logSoftmax(logits);
-    return logp.mul(tf.oneHot(targets, logits.shape[1])).sum(-1);
+    return tokenLogProbs(logits, targets);
   });
   const data = out.dataSync() as Float32Array;
   out.dispose();
