@@ -21,6 +21,33 @@ export interface EditAgreement {
 }
 
 /**
+ * The rows an edit changed the judge's score on, and whether the prediction agrees there (1) or
+ * not (0). A zero prediction counts as a miss: it ranks nothing.
+ */
+function editHits(
+  before: ArrayLike<number>,
+  after: ArrayLike<number>,
+  predictedGain: ArrayLike<number>,
+  tieEps: number,
+): { rows: number[]; hits: number[] } {
+  const n = before.length;
+  if (after.length !== n || predictedGain.length !== n) {
+    throw new Error(
+      `editAgreement: before, after and predictedGain must have one entry per row, got ${n}, ${after.length} and ${predictedGain.length}`,
+    );
+  }
+  const rows: number[] = [];
+  const hits: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const judged = after[i]! - before[i]!;
+    if (Math.abs(judged) <= tieEps) continue;
+    rows.push(i);
+    hits.push(Math.sign(judged) === Math.sign(predictedGain[i]!) && predictedGain[i] !== 0 ? 1 : 0);
+  }
+  return { rows, hits };
+}
+
+/**
  * `before`/`after`: the judge's scores of each row's response before and after the edit;
  * `predictedGain`: the model's estimate of after − before (a gap reward, or a difference of
  * scalar rewards). A zero prediction counts as a miss: it ranks nothing.
@@ -31,20 +58,9 @@ export function editAgreement(
   predictedGain: ArrayLike<number>,
   tieEps: number = DEFAULT_TIE_EPS,
 ): EditAgreement {
-  const n = before.length;
-  if (after.length !== n || predictedGain.length !== n) {
-    throw new Error(
-      `editAgreement: before, after and predictedGain must have one entry per row, got ${n}, ${after.length} and ${predictedGain.length}`,
-    );
-  }
-  let edits = 0;
-  let agree = 0;
-  for (let i = 0; i < n; i++) {
-    const judged = after[i]! - before[i]!;
-    if (Math.abs(judged) <= tieEps) continue;
-    edits += 1;
-    if (Math.sign(judged) === Math.sign(predictedGain[i]!) && predictedGain[i] !== 0) agree += 1;
-  }
+  const { hits } = editHits(before, after, predictedGain, tieEps);
+  const edits = hits.length;
+  const agree = hits.reduce((a, h) => a + h, 0);
   return edits === 0
     ? { edits, accuracy: Number.NaN }
     : { edits, accuracy: agree / edits, ci95: wilsonInterval(agree, edits) };
@@ -62,17 +78,10 @@ export function clusteredEditAgreement(
   opts: BootstrapOptions & { groups: ArrayLike<number> },
   tieEps: number = DEFAULT_TIE_EPS,
 ): EditAgreement {
-  const { edits, accuracy } = editAgreement(before, after, predictedGain, tieEps);
-  if (edits === 0) return { edits, accuracy };
-  const hits: number[] = [];
-  const groups: number[] = [];
-  for (let i = 0; i < before.length; i++) {
-    const judged = after[i]! - before[i]!;
-    if (Math.abs(judged) <= tieEps) continue;
-    const g = predictedGain[i]!;
-    hits.push(g !== 0 && Math.sign(g) === Math.sign(judged) ? 1 : 0);
-    groups.push(opts.groups[i]!);
-  }
-  const { ci95 } = clusteredFraction(hits, { ...opts, groups });
-  return { edits, accuracy, ci95 };
+  const { rows, hits } = editHits(before, after, predictedGain, tieEps);
+  const edits = hits.length;
+  if (edits === 0) return { edits, accuracy: Number.NaN };
+  const accuracy = hits.reduce((a, h) => a + h, 0) / edits;
+  const groups = rows.map((i) => opts.groups[i]!);
+  return { edits, accuracy, ci95: clusteredFraction(hits, { ...opts, groups }).ci95 };
 }

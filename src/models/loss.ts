@@ -28,9 +28,8 @@ export function tokenLogProbsAndEntropy(
   }
   return tf.tidy(() => {
     const all = tf.logSoftmax(logits);
-    const logp = all.mul(tf.oneHot(targets, logits.shape[1])).sum(-1) as tf.Tensor1D;
     const entropy = all.exp().mul(all).sum(-1).neg() as tf.Tensor1D;
-    return { logp, entropy };
+    return { logp: atTargets(all, targets), entropy };
   });
 }
 
@@ -39,11 +38,12 @@ export function tokenLogProbsAndEntropy(
  * so the gradient is a dense multiply on every backend.
  */
 export function tokenLogProbsComposite(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const logp = tf.logSoftmax(logits);
-    const onehot = tf.oneHot(targets, logits.shape[1]);
-    return logp.mul(onehot).sum(-1) as tf.Tensor1D;
-  });
+  return tf.tidy(() => atTargets(tf.logSoftmax(logits), targets));
+}
+
+/** Row r's entry at column targets[r] of [N, V], through a one-hot product (see above). */
+function atTargets(rows: tf.Tensor, targets: tf.Tensor1D): tf.Tensor1D {
+  return rows.mul(tf.oneHot(targets, rows.shape[1]!)).sum(-1) as tf.Tensor1D;
 }
 
 /** Mean negative log-likelihood over positions whose mask is 1 (0 elsewhere contributes nothing). */

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { judge as exactJudge, type Tokenizer } from '../../data';
-import { clusteredEditAgreement, type EditAgreement } from '../../eval';
+import { clusteredEditAgreement, clusterRows, type EditAgreement } from '../../eval';
 import { type Gpt, saveGpt } from '../../models';
 import type { RewardModel } from '../../models/reward';
 import { runtime } from '../../runtime';
@@ -87,17 +87,6 @@ export interface ValidationAgreement {
   draws: number;
   rpit: EditAgreement;
   rp: EditAgreement;
-}
-
-/** Mean of `values` within each of `count` groups (labels 0..count-1). */
-function groupMeans(values: ArrayLike<number>, groups: Int32Array, count: number): Float32Array {
-  const sums = new Float64Array(count);
-  const sizes = new Float64Array(count);
-  for (let i = 0; i < values.length; i++) {
-    sums[groups[i]!]! += values[i]!;
-    sizes[groups[i]!]! += 1;
-  }
-  return Float32Array.from(sums, (sum, g) => sum / sizes[g]!);
 }
 
 /** PIT RL over `rounds` (default: the config's curriculum). */
@@ -203,6 +192,7 @@ function validationEdits(
   const { validationSize, validationDraws } = ctx.config.pitRl;
   const prompts = evaluationPairs(pairs, validationSize).map((p) => p.prompt);
   const { xs, groups } = evaluationRows(prompts, validationDraws);
+  const clusters = clusterRows(groups, xs.length, 'pit_rl held-out check');
   const y0 = respond(sampler, tok, xs, {
     temperature: responseTemperature,
     maxNewTokens,
@@ -218,11 +208,9 @@ function validationEdits(
       return () => {
         lastChecked = improve('pit_rl.validate.y1');
         const after = scoreRp(rp, tok, xs, lastChecked);
-        return groupMeans(
-          after.map((v, i) => v - base[i]!),
-          groups,
-          prompts.length,
-        );
+        const gain = after.map((v, i) => v - base[i]!);
+        // one score per prompt: the mean of its draws (prompts in order, as evaluationRows labels them)
+        return Float32Array.from(clusters, (rows) => meanOf(Array.from(rows, (i) => gain[i]!)));
       };
     },
     /** The exact judge's mean on the edits the last check scored (synthetic task only). */
