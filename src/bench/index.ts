@@ -4,6 +4,8 @@
  * then prints throughput and the ratio to PyTorch.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { benchLoaders } from '../data/bench';
 import { profileConfig } from '../pit/config';
@@ -31,6 +33,8 @@ export interface BenchWorkerOptions {
   quick: boolean;
   /** Run a side section instead of the model workloads. */
   section?: 'kernels' | 'data' | 'stages';
+  /** Stages section: where to write the trainers' batches for their PyTorch replay. */
+  replayFile?: string;
 }
 
 /** Measures every workload in this process on one backend. */
@@ -49,7 +53,7 @@ export async function benchWorker(options: BenchWorkerOptions): Promise<BenchRow
     const { batch, tokens } = STAGE_BASELINE;
     const shape = { ...m, blockSize: tokens };
     const floor = await matmulFloorBench('stage baseline: matmul floor', shape, batch);
-    return [...(await stageBench(options.quick)), floor];
+    return [...(await stageBench(options.quick, options.replayFile)), floor];
   }
   const slow = options.backend === 'cpu' || !options.overrides;
   // 100 train steps in total on the fast backends: the leak check of the foundation issue.
@@ -107,11 +111,13 @@ function runWorker(
   overrides: boolean,
   quick: boolean,
   section?: 'kernels' | 'data' | 'stages',
+  replayFile?: string,
 ): BenchRow[] {
   const args = [path.join(ROOT, 'bin', 'pitlab.js'), 'bench', '--worker', '--backend', backend];
   if (!overrides) args.push('--no-overrides');
   if (quick) args.push('--quick');
   if (section) args.push(`--${section}`);
+  if (replayFile) args.push('--replay', replayFile);
   const res = spawnSync(process.execPath, args, { encoding: 'utf8', env: process.env });
   if (res.status !== 0) {
     return [
@@ -139,6 +145,100 @@ export interface BenchOptions {
   /** Training throughput of each pipeline stage (default-profile sizes). @defaultValue true */
   stages?: boolean;
   log?: (line: string) => void;
+}
+
+/**
+ * The stage rows and their PyTorch baselines: the trainers' own batches replayed (`replay.ts`),
+ * and an LM train step of the model on [32, 32] tokens, the reference the matmul floor is read
+ * against.
+ */
+function stageRows(python: string | undefined, quick: boolean, log: (l: string) => void) {
+  const rows: BenchRow[] = [];
+  const dir = python ? mkdtempSync(path.join(tmpdir(), 'pitlab-replay-')) : undefined;
+  const replayFile = dir ? path.join(dir, 'stages.json') : undefined;
+  try {
+    log('pipeline stages ...');
+    rows.push(...runWorker('wasm', true, quick, 'stages', replayFile));
+    if (!python) return rows;
+    const { batch, tokens } = STAGE_BASELINE;
+    const m = profileConfig('default').model;
+    const shape = ['--vocab', String(m.vocabSize), '--block', String(tokens)];
+    const size = [
+      '--layers',
+      String(m.nLayer),
+      '--heads',
+      String(m.nHead),
+      '--embd',
+      String(m.nEmbd),
+    ];
+    const torch = runTorch(python, [
+      ...shape,
+      ...size,
+      '--batch',
+      String(batch),
+      '--iters',
+      '20',
+      '--skip-sample',
+    ]);
+    const step = torch.rows.find((r) => r.workload === 'train_step')!;
+    rows.push({
+      ...step,
+      workload: 'stage baseline: LM train step',
+      note: `B=${batch} T=${tokens}`,
+    });
+    if (replayFile && existsSync(replayFile)) {
+      log("pytorch, the stages' own batches ...");
+      rows.push(...runTorch(python, ['--stage-replay', replayFile]).rows);
+    }
+    return rows;
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `vsPytorch` of every row: a stage row against PyTorch replaying its batches (the LM-step ratio
+ * goes in its note), the matmul floors against the step they were profiled in, the rest against
+ * PyTorch's row of the same workload.
+ */
+function setRatios(rows: BenchReport['rows']): void {
+  const stageBase = rows.find((r) => r.workload === 'stage baseline: LM train step');
+  const pytorchRow = (workload: string) =>
+    rows.find((r) => r.backend === 'pytorch' && r.workload === workload);
+  for (const row of rows) {
+    if (row.backend === 'pytorch' || !Number.isFinite(row.throughput)) continue;
+    const staged =
+      row.workload.startsWith('stage: ') || row.workload.startsWith('stage baseline: matmul');
+    if (staged && row.unit === 'tokens/s') {
+      const replay = pytorchRow(row.workload);
+      const lmStep = stageBase ? row.throughput / stageBase.throughput : undefined;
+      if (!replay) {
+        row.vsPytorch = lmStep;
+        continue;
+      }
+      if (lmStep !== undefined)
+        row.note = `${row.note ?? ''}; vs the LM step ${lmStep.toFixed(3)}×`;
+      if (replayAgrees(replay)) {
+        row.vsPytorch = row.throughput / replay.throughput;
+      } else {
+        row.note = `${row.note}; no ratio: the PyTorch replay computes another loss (${replay.note})`;
+      }
+      continue;
+    }
+    // A floor row compares with the whole step it was profiled in.
+    const ref = pytorchRow(row.workload.replace(/: matmul floor$/, ''));
+    if (ref) row.vsPytorch = row.throughput / ref.throughput;
+  }
+}
+
+/**
+ * Whether a stage replay computed the trainer's own step-1 loss from the same weights and batches
+ * (float32 sums in another order: agreement to 1e-4 relative).
+ */
+export function replayAgrees(row: BenchRow): boolean {
+  const check = row.stepOneLoss;
+  if (!check) return false;
+  return Math.abs(check.replay - check.trainer) <= 1e-4 * Math.max(1, Math.abs(check.trainer));
 }
 
 export interface BenchReport {
@@ -187,50 +287,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   }
   rows.push(...dataflowBench(!!options.quick));
   if ((options.stages ?? true) && backends.includes('wasm')) {
-    if (python) {
-      const { batch, tokens } = STAGE_BASELINE;
-      const m = profileConfig('default').model;
-      const shape = [
-        '--vocab',
-        String(m.vocabSize),
-        '--block',
-        String(tokens),
-        '--batch',
-        String(batch),
-      ];
-      const size = [
-        '--layers',
-        String(m.nLayer),
-        '--heads',
-        String(m.nHead),
-        '--embd',
-        String(m.nEmbd),
-      ];
-      const torch = runTorch(python, [...shape, ...size, '--iters', '20', '--skip-sample']);
-      const step = torch.rows.find((r) => r.workload === 'train_step')!;
-      rows.push({
-        ...step,
-        workload: 'stage baseline: LM train step',
-        note: `B=${batch} T=${tokens}`,
-      });
-    }
-    log('pipeline stages ...');
-    rows.push(...runWorker('wasm', true, options.quick ?? false, 'stages'));
+    rows.push(...stageRows(python, !!options.quick, log));
   }
-  const stageBase = rows.find((r) => r.workload === 'stage baseline: LM train step');
-  for (const row of rows) {
-    const staged =
-      row.workload.startsWith('stage: ') || row.workload.startsWith('stage baseline: matmul');
-    if (staged && stageBase && row.unit === 'tokens/s') {
-      row.vsPytorch = row.throughput / stageBase.throughput;
-      continue;
-    }
-    // A floor row compares with the whole step it was profiled in.
-    const workload = row.workload.replace(/: matmul floor$/, '');
-    const ref = rows.find((r) => r.backend === 'pytorch' && r.workload === workload);
-    if (ref && row.backend !== 'pytorch' && Number.isFinite(row.throughput))
-      row.vsPytorch = row.throughput / ref.throughput;
-  }
+  setRatios(rows);
   return { rows, pytorch, tfjs: runtime.tf.version.tfjs, node: process.version };
 }
 

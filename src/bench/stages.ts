@@ -17,6 +17,7 @@ import { trainPitRl } from '../train/pit_rl';
 import { trainPpo, ValueModel } from '../train/ppo';
 import { type Pair, trainReward } from '../train/reward';
 import { sftExamples, trainSft } from '../train/sft';
+import { type ReplayWorkload, rewardReplay, StepRecorder, sftReplay, writeReplay } from './replay';
 import type { BenchRow } from './workloads';
 
 /**
@@ -25,7 +26,11 @@ import type { BenchRow } from './workloads';
  */
 export const STAGE_BASELINE = { batch: 32, tokens: 32 };
 
-export async function stageBench(quick: boolean): Promise<BenchRow[]> {
+/**
+ * The stage rows; with `replayFile`, also writes the SFT and reward trainers' batches there for
+ * their PyTorch baselines (`replay.ts`).
+ */
+export async function stageBench(quick: boolean, replayFile?: string): Promise<BenchRow[]> {
   const profile = profileConfig('default');
   const tok = WordTokenizer.synthetic();
   const model = { ...profile.model, vocabSize: tok.vocabSize };
@@ -55,7 +60,8 @@ export async function stageBench(quick: boolean): Promise<BenchRow[]> {
   try {
     runtime.seed(0);
     const policy = new Gpt(model, undefined, 'bench.sft');
-    const base = { maxSteps: steps, batchSize: B, lr: 1e-3, logEvery: steps, evalEvery: 0 };
+    // every step logged: the PyTorch replay checks its step-1 loss against the trainer's
+    const base = { maxSteps: steps, batchSize: B, lr: 1e-3, logEvery: 1, evalEvery: 0 };
     // Two unmeasured steps first: the backend's first calls of each kernel are slower.
     const warm = new Gpt(model, undefined, 'bench.warmup');
     await trainSft(
@@ -64,19 +70,25 @@ export async function stageBench(quick: boolean): Promise<BenchRow[]> {
       { ...base, maxSteps: 2, logEvery: 2, outDir: path.join(dir, 'warmup'), checkpointEvery: 200 },
     );
     warm.dispose();
+    const replays: ReplayWorkload[] = [];
+    const sftSteps = new StepRecorder(policy.params);
     const sft = await trainSft(
       { policy },
       { train: sftExamples(tok, pairs, 'mpit') },
       { ...base, outDir: path.join(dir, 'sft'), checkpointEvery: steps * 100 },
+      replayFile ? sftSteps.hooks : {},
     );
     const sftTokens = Number(sft.lastTrain?.num_tokens ?? 0);
-    row('sft (M_PIT layout)', sftTokens, 'tokens/s', sft.seconds, steps, `B=${B}, ${steps} steps`);
+    const sftLabel = 'sft (M_PIT layout)';
+    row(sftLabel, sftTokens, 'tokens/s', sft.seconds, steps, `B=${B}, ${steps} steps`);
+    if (replayFile) replays.push(sftReplay(`stage: ${sftLabel}`, base.lr, sftSteps));
 
     for (const [kind, label] of [
       ['rp', 'rm_rp (2 sequences/pair)'],
       ['rpit', 'rm_rpit (4 pairings/pair)'],
     ] as const) {
       const rm = new RewardModel(kind, copyTrunk(policy), { pooling: profile.reward.pooling });
+      const recorded = new StepRecorder(rm.params());
       const r = await trainReward(
         { reward: rm },
         { tokenizer: tok, train: pairs },
@@ -87,12 +99,16 @@ export async function stageBench(quick: boolean): Promise<BenchRow[]> {
           loss: kind === 'rp' ? 'rp-difference' : 'five-constraints',
           normalise: false,
         },
+        replayFile ? recorded.hooks : {},
       );
       const tokens = Number(r.lastTrain?.num_tokens ?? 0);
       const pairsPerS = ((steps * B) / r.seconds).toFixed(1);
       row(label, tokens, 'tokens/s', r.seconds, steps, `${pairsPerS} pairs/s, B=${B} pairs`);
+      if (replayFile) replays.push(rewardReplay(`stage: ${label}`, base.lr, rm, recorded));
       rm.dispose();
     }
+
+    if (replayFile) writeReplay(replayFile, policy.config, replays);
 
     // PPO: rollout (KV-cache sampling), reward, forward passes and 2×2 minibatch updates.
     const ppo = { batchSize: profile.rlhf.batchSize, lr: 1e-5, nMinibatches: 2, ppoEpochs: 2 };

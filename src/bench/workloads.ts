@@ -14,6 +14,8 @@ export interface BenchRow {
   ms?: number;
   /** Free-form context: shapes, iterations, leak checks. */
   note?: string;
+  /** A stage's PyTorch replay: its step-1 loss and the pitlab trainer's, which must agree. */
+  stepOneLoss?: { replay: number; trainer: number };
 }
 
 /** The foundation issue's reference config (a) and (b). */

@@ -26,6 +26,11 @@ const BENCH_OPTIONS = {
   kernels: { type: 'boolean', default: false, help: 'worker mode: kernel microbenchmarks' },
   data: { type: 'boolean', default: false, help: 'worker mode: preference-file loaders' },
   stages: { type: 'boolean', default: false, help: 'worker mode: pipeline stages' },
+  replay: {
+    type: 'string',
+    arg: 'FILE',
+    help: "worker mode, --stages: write the trainers' batches to FILE for PyTorch to replay",
+  },
 } as const;
 
 export const BENCH_HELP: CommandHelp = {
@@ -51,6 +56,7 @@ export async function benchCommand(args: string[]): Promise<number> {
           : values.stages
             ? 'stages'
             : undefined,
+      replayFile: values.replay,
     });
     console.log(JSON.stringify(rows));
     return 0;

@@ -28,6 +28,7 @@ export {
 export {
   copyTrunk,
   loadRewardModel,
+  loglikLayout,
   REWARD_POOLINGS,
   type RewardKind,
   RewardModel,

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../runtime';
+import type { PaddedBatch } from './batches';
 import { NonFiniteError } from './checkpoint';
 import type { MetricsRow } from './metrics';
 import type { AdamW } from './optim';
@@ -23,6 +24,20 @@ export interface TrainerHooks {
    * mid-run. SFT puts them to work as gradient threads; the other trainers ignore it.
    */
   lentCores?(): number;
+  /**
+   * Each micro-batch as the SFT and reward trainers feed it to the model (computed only when set):
+   * `pitlab bench` replays the same batches in PyTorch.
+   */
+  onMicroBatch?(batch: MicroBatch): void;
+}
+
+/** One micro-batch's padded rows and what its loss reads, as `onMicroBatch` sees it. */
+export interface MicroBatch extends PaddedBatch {
+  /** SFT: the target positions that count [B·(T−1)], and the batch's target count it divides by. */
+  lossMask?: Float32Array;
+  normaliser?: number;
+  /** Reward models: the pairs in the part (its rows are blocks of this many, as `rewardRows`). */
+  pairs?: number;
 }
 
 /** Where a stage writes: `<dir>/<stage>.ckpt.safetensors` and `<dir>/<stage>.metrics.jsonl`. */

@@ -300,6 +300,7 @@ export async function trainReward(
               rm.trunk.config.blockSize,
             );
             tokens += p.mask.reduce((a, v) => a + v, 0);
+            hooks.onMicroBatch?.({ ...p, pairs: part.length });
             const scores = rm.rawScores(idsTensor(p), p.lastIndex);
             // a mean over the part's pairs, weighted to its share of the batch's mean
             const loss = rewardLoss(rm, scores, part.length, c).mul(part.length / B) as tf.Scalar;

@@ -200,6 +200,12 @@ export async function trainSft(
         for (const thread of helpers) thread.load(vars); // this step's weights, once
         const parts = split.map((part, j) => {
           const examples = part.map((i) => batch[i]!);
+          if (hooks.onMicroBatch) {
+            hooks.onMicroBatch({
+              ...sftBatch(examples, model.config.blockSize),
+              normaliser: targets,
+            });
+          }
           const thread = helpers[owner[j]! - 1];
           if (thread) {
             return thread.part(examples, targets, (t) => {
