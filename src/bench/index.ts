@@ -210,7 +210,8 @@ function setRatios(rows: BenchReport['rows']): void {
     const staged =
       row.workload.startsWith('stage: ') || row.workload.startsWith('stage baseline: matmul');
     if (staged && row.unit === 'tokens/s') {
-      const replay = pytorchRow(row.workload);
+      // a stage's matmul floor compares with the replay of that stage's whole step
+      const replay = pytorchRow(row.workload.replace(/: matmul floor$/, ''));
       const lmStep = stageBase ? row.throughput / stageBase.throughput : undefined;
       if (!replay) {
         row.vsPytorch = lmStep;

@@ -27,3 +27,16 @@ export function tallyKernels(
   const total = [...byKey.values()].reduce((a, b) => a + b.ms, 0);
   return { total, rows: [...byKey].sort((a, b) => b[1].ms - a[1].ms) };
 }
+
+const MATMUL_KERNELS = new Set(['BatchMatMul', '_FusedMatMul', 'MatMul']);
+
+/** The matmul kernels' own time (ms) and count among `kernels`, and all kernels' time. */
+export function matmulShare(kernels: readonly ProfiledKernel[]): {
+  mm: number;
+  n: number;
+  total: number;
+} {
+  const tally = tallyKernels(kernels, (k) => (MATMUL_KERNELS.has(k.name) ? 'matmul' : 'other'));
+  const mm = tally.rows.find(([key]) => key === 'matmul')?.[1] ?? { ms: 0, n: 0 };
+  return { mm: mm.ms, n: mm.n, total: tally.total };
+}

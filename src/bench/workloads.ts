@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Gpt, type GptConfig, lmLoss, sample } from '../models';
 import { runtime } from '../runtime';
 import { AdamW } from '../train/optim';
-import { tallyKernels } from './profile';
+import { matmulShare } from './profile';
 
 export interface BenchRow {
   workload: string;
@@ -103,8 +103,6 @@ export async function trainStepBench(
   );
 }
 
-const MATMUL_KERNELS = new Set(['BatchMatMul', '_FusedMatMul', 'MatMul']);
-
 /**
  * The train step's matmul floor: its matmul kernels' own time in a profiled step (median of
  * `iters`), as the token rate the step would reach if every other kernel, and all dispatch, took
@@ -123,9 +121,7 @@ export async function matmulFloorBench(
   const runs: { mm: number; total: number; n: number }[] = [];
   for (let i = 0; i < iters; i++) {
     const { kernels } = await tf.profile(step);
-    const tally = tallyKernels(kernels, (k) => (MATMUL_KERNELS.has(k.name) ? 'matmul' : 'other'));
-    const mm = tally.rows.find(([key]) => key === 'matmul')?.[1] ?? { ms: 0, n: 0 };
-    runs.push({ mm: mm.ms, total: tally.total, n: mm.n });
+    runs.push(matmulShare(kernels));
   }
   const leaked = tf.memory().numTensors - base;
   dispose();

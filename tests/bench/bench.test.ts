@@ -60,10 +60,19 @@ test('the stages section measures each pipeline trainer and records its batches 
     section: 'stages',
     replayFile,
   });
-  assert.equal(
-    rows.map((r) => r.workload.split(' ')[1]),
-    ['sft', 'rm_rp', 'rm_rpit', 'rl_mp', 'pit_rl', 'baseline:'],
-  );
+  const stage = (r: BenchRow) => r.workload.split(' ')[1];
+  assert.equal(rows.map(stage), [
+    ...['sft', 'sft', 'rm_rp', 'rm_rp', 'rm_rpit', 'rm_rpit'],
+    ...['rl_mp', 'pit_rl', 'baseline:'],
+  ]);
+  const timed = rows.filter((r, i) => i < 6 && !r.workload.endsWith(': matmul floor'));
+  for (const [i, floor] of rows.slice(0, 6).entries()) {
+    if (i % 2 === 0) continue;
+    assert.is(floor.workload, `${rows[i - 1]!.workload}: matmul floor`);
+    // the matmuls are part of the step, so the rate without the rest is higher than the step's
+    assert.ok(floor.throughput > rows[i - 1]!.throughput, floor.workload);
+    assert.match(floor.note ?? '', /^\d+ matmul kernels take \d+ of \d+ ms of kernel time/);
+  }
   for (const row of rows) {
     assert.ok(Number.isFinite(row.throughput) && row.throughput > 0, `${row.workload} throughput`);
     assert.ok((row.ms ?? 0) > 0);
@@ -74,13 +83,13 @@ test('the stages section measures each pipeline trainer and records its batches 
   };
   assert.equal(
     replay.workloads.map((w) => w.workload),
-    rows.slice(0, 3).map((r) => r.workload),
+    timed.map((r) => r.workload),
   );
   for (const [i, w] of replay.workloads.entries()) {
     assert.is(w.steps.length, 3, `${w.workload}: the quick run's 3 steps`);
     // the replay carries exactly the tokens the row's rate counts
     const tokens = w.steps.flat().reduce((n, p) => n + p.tokens, 0);
-    const row = rows[i]!;
+    const row = timed[i]!;
     const counted = (row.throughput * row.ms! * w.steps.length) / 1000;
     assert.ok(
       Math.abs(tokens - counted) < 1e-6 * counted,
