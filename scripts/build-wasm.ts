@@ -20,6 +20,7 @@ export const WASM_SOURCES = [
   'ops/layer_norm',
   'ops/token_log_probs',
   'kernels/column_sums',
+  'kernels/gemm',
   'kernels/transpose',
 ];
 

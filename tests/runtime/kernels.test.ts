@@ -14,6 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runtime } from '../../src/runtime';
 import { registerWasmOverrides } from '../../src/runtime/kernels';
+import { shapeBytes, type WasmBackend, wasmBatchMatMul } from '../../src/runtime/kernels/wasm';
 
 let wasmReady: Promise<boolean> | undefined;
 function ensureWasm(): Promise<boolean> {
@@ -147,6 +148,56 @@ test('BatchMatMul: values and gradients match cpu (transposes, broadcasting, siz
       }
     }
   }
+});
+
+test('BatchMatMul: the tiled GEMM equals XNNPACK bit for bit (row and column edges, batches)', async () => {
+  if (!(await ensureWasm())) return;
+  const backend = tf.backend() as unknown as WasmBackend;
+  const id = (t: tf.Tensor) => backend.dataIdMap.get(t.dataId).id;
+  /** XNNPACK's own product of 2-D a [m, k] and b [k, n], as the stock kernel computes it. */
+  const xnnpack = (a: tf.Tensor, b: tf.Tensor) => {
+    const [m, k] = a.shape.slice(-2);
+    const n = b.shape[b.rank - 1]!;
+    const out = tf.zeros([m!, n]);
+    const mm = wasmBatchMatMul(backend);
+    mm(id(a), shapeBytes([1, m!, k!]), 3, id(b), shapeBytes([1, k!, n]), 3, 0, 0, id(out));
+    return out;
+  };
+  // M mod 4 and N mod 8 take every remainder; k = 1 and long k; sizes above the small-matmul path
+  const shapes = [
+    [4, 256, 8],
+    [37, 50, 13],
+    [6, 300, 9],
+    [33, 1, 300],
+    [130, 96, 385],
+    [407, 96, 384],
+    [101, 64, 7],
+    [22, 96, 1],
+  ];
+  for (const [m, k, n] of shapes) {
+    const a = tf.randomNormal([m!, k!], 0, 1, 'float32', m);
+    const b = tf.randomNormal([k!, n!], 0, 1, 'float32', n);
+    const [got, want] = [tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), xnnpack(a, b)];
+    assert.equal(got.dataSync(), want.dataSync(), `[${m},${k}]x[${k},${n}]`);
+    tf.dispose([a, b, got, want]);
+  }
+  // batches (each its own B) and a shared B folded into the rows
+  const a = tf.randomNormal([3, 21, 40], 0, 1, 'float32', 1);
+  const b = tf.randomNormal([3, 40, 19], 0, 1, 'float32', 2);
+  const shared = tf.randomNormal([40, 19], 0, 1, 'float32', 3);
+  const batched = tf.matMul(a, b);
+  const folded = tf.matMul(a, shared);
+  for (let i = 0; i < 3; i++) {
+    const ai = a.slice([i, 0, 0], [1, 21, 40]).reshape([21, 40]);
+    const bi = b.slice([i, 0, 0], [1, 40, 19]).reshape([40, 19]);
+    const rows = (t: tf.Tensor) => t.slice([i, 0, 0], [1, 21, 19]).reshape([21, 19]);
+    const [one, two] = [rows(batched), rows(folded)];
+    const [x1, x2] = [xnnpack(ai, bi), xnnpack(ai, shared)];
+    assert.equal(one.dataSync(), x1.dataSync(), `batch ${i}`);
+    assert.equal(two.dataSync(), x2.dataSync(), `folded batch ${i}`);
+    tf.dispose([ai, bi, one, two, x1, x2]);
+  }
+  tf.dispose([a, b, shared, batched, folded]);
 });
 
 test('BatchMatMul: empty operands and the transformer shapes', async () => {

@@ -9,18 +9,11 @@
  * the batch into rows, and true batches run XNNPACK once per batch on aliased heap slices.
  */
 import { broadcast_util, getKernel, type TensorInfo, util } from '@tensorflow/tfjs';
+import { WASM_BASE64 as GEMM_WASM } from './gemm_wasm';
 import { SMALL_MACS, smallBatchMatMul } from './matmul_small';
 import { transposeOnHeap } from './transpose';
 import type { Kernel, KernelArgs, WasmBackend } from './wasm';
-import {
-  aliasSlice,
-  dropAlias,
-  offsetOf,
-  shapeBytes,
-  sizeOf,
-  viewOf,
-  wasmBatchMatMul,
-} from './wasm';
+import { heapModule, offsetOf, sizeOf, viewOf } from './wasm';
 
 interface MatMulAttrs {
   transposeA: boolean;
@@ -114,9 +107,18 @@ function batchIndices(a: TensorInfo, b: TensorInfo, batchShape: number[]): [numb
   return [ia, ib];
 }
 
+/** gemm.wat's exports (byte addresses on the backend's heap). */
+interface GemmModule {
+  pack(b: number, bp: number, k: number, n: number): void;
+  gemm(a: number, bp: number, c: number, m: number, k: number, n: number): void;
+}
+
+/** Floats of one operand B [k, n] packed in 8-column panels. */
+const packedSize = (k: number, n: number) => Math.ceil(n / 8) * 8 * k;
+
 /**
- * out[batchShape, m, n] = A·B with both operands already plain and contiguous. A right operand
- * shared by every batch folds the batch into the rows: one XNNPACK call, weights packed once.
+ * out[batchShape, m, n] = A·B with both operands already plain and contiguous, by gemm.wat: each
+ * distinct B is packed once, and a B shared by every batch folds the batch into the rows.
  */
 function runPlain(
   backend: WasmBackend,
@@ -127,41 +129,33 @@ function runPlain(
   aShape: TensorInfo,
   bShape: TensorInfo,
 ): void {
-  const mm = wasmBatchMatMul(backend);
   const { m, k, n, batchA, batchB, batchShape } = p;
-  const idOf = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).id;
-  if (batchB === 1 && batchA === sizeOf(batchShape)) {
-    mm(
-      idOf(a),
-      shapeBytes([1, batchA * m, k]),
-      3,
-      idOf(b),
-      shapeBytes([1, k, n]),
-      3,
-      0,
-      0,
-      idOf(out),
-    );
-    return;
-  }
-  const [ia, ib] = batchIndices(aShape, bShape, batchShape);
-  const aOff = offsetOf(backend, a);
-  const bOff = offsetOf(backend, b);
-  const oOff = offsetOf(backend, out);
-  const aBytes = shapeBytes([1, m, k]);
-  const bBytes = shapeBytes([1, k, n]);
-  for (let o = 0; o < ia.length; o++) {
-    const aId = aliasSlice(backend, aOff + ia[o] * m * k * 4, m * k);
-    const bId = aliasSlice(backend, bOff + ib[o] * k * n * 4, k * n);
-    const oId = aliasSlice(backend, oOff + o * m * n * 4, m * n);
-    try {
-      mm(aId, aBytes, 3, bId, bBytes, 3, 0, 0, oId);
-    } finally {
-      // Dropping the b alias also deletes the XNNPACK operator cached on its id.
-      dropAlias(backend, aId);
-      dropAlias(backend, bId);
-      dropAlias(backend, oId);
+  const wasm = heapModule<GemmModule>(backend, GEMM_WASM);
+  const panel = packedSize(k, n);
+  const packed = backend.makeOutput([batchB * panel], 'float32');
+  try {
+    const bOff = offsetOf(backend, b);
+    const bpOff = offsetOf(backend, packed);
+    for (let j = 0; j < batchB; j++) wasm.pack(bOff + j * k * n * 4, bpOff + j * panel * 4, k, n);
+    const aOff = offsetOf(backend, a);
+    const oOff = offsetOf(backend, out);
+    if (batchB === 1 && batchA === sizeOf(batchShape)) {
+      wasm.gemm(aOff, bpOff, oOff, batchA * m, k, n);
+      return;
     }
+    const [ia, ib] = batchIndices(aShape, bShape, batchShape);
+    for (let o = 0; o < ia.length; o++) {
+      wasm.gemm(
+        aOff + ia[o]! * m * k * 4,
+        bpOff + ib[o]! * panel * 4,
+        oOff + o * m * n * 4,
+        m,
+        k,
+        n,
+      );
+    }
+  } finally {
+    backend.disposeData(packed.dataId);
   }
 }
 
