@@ -1,12 +1,13 @@
 /**
- * `BatchMatMul` and `_FusedMatMul` for the wasm backend, routed to XNNPACK for every case.
+ * `BatchMatMul` and `_FusedMatMul` for the wasm backend.
  *
  * The stock kernel uses XNNPACK only for batch-1, untransposed operands; everything else
  * (transposeA/B, batched attention, rank-3 × rank-2 dense layers) falls to a scalar loop that
  * measured 10-30× slower here ([1024,128]×[128,512]: 17 ms plain, 84 ms transposeB, 212 ms
  * transposeA; [16,64,128]×[128,512]: 130 ms). So: transposed operands are materialised with a
  * tiled heap transpose (well under a millisecond), a right operand shared by all batches folds
- * the batch into rows, and true batches run XNNPACK once per batch on aliased heap slices.
+ * the batch into rows, and every product runs gemm.wat, a register-tiled SIMD GEMM that sums in
+ * XNNPACK's order (the same floats) at 1.3–1.4× XNNPACK's rate on the models' shapes.
  */
 import { broadcast_util, getKernel, type TensorInfo, util } from '@tensorflow/tfjs';
 import { WASM_BASE64 as GEMM_WASM } from './gemm_wasm';
