@@ -14,6 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runtime } from '../../src/runtime';
 import { registerWasmOverrides } from '../../src/runtime/kernels';
+import { SMALL_MACS } from '../../src/runtime/kernels/matmul_small';
 import { shapeBytes, type WasmBackend, wasmBatchMatMul } from '../../src/runtime/kernels/wasm';
 
 let wasmReady: Promise<boolean> | undefined;
@@ -163,17 +164,24 @@ test('BatchMatMul: the tiled GEMM equals XNNPACK bit for bit (row and column edg
     mm(id(a), shapeBytes([1, m!, k!]), 3, id(b), shapeBytes([1, k!, n]), 3, 0, 0, id(out));
     return out;
   };
-  // M mod 4 and N mod 8 take every remainder; k = 1 and long k; sizes above the small-matmul path
+  // M mod 4 and N mod 8 take every remainder; k = 1 and long k; every size above the small-matmul
+  // path (SMALL_MACS), so the GEMM computes each one
   const shapes = [
-    [4, 256, 8],
+    [4, 300, 8],
     [37, 50, 13],
     [6, 300, 9],
+    [9, 100, 10],
+    [13, 100, 11],
     [33, 1, 300],
+    [17, 100, 14],
     [130, 96, 385],
     [407, 96, 384],
     [101, 64, 7],
-    [22, 96, 1],
+    [22, 400, 1],
   ];
+  for (const [m, k, n] of shapes) assert.ok(m! * k! * n! > SMALL_MACS, `[${m},${k},${n}]`);
+  assert.equal(new Set(shapes.map(([m]) => m! % 4)).size, 4);
+  assert.equal(new Set(shapes.map(([, , n]) => n! % 8)).size, 8);
   for (const [m, k, n] of shapes) {
     const a = tf.randomNormal([m!, k!], 0, 1, 'float32', m);
     const b = tf.randomNormal([k!, n!], 0, 1, 'float32', n);
