@@ -19,7 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { judge } from '../src/data/synth/judge';
-import { labelPair } from '../src/data/synth/pairs';
+import { DEFAULT_TAU, labelPair } from '../src/data/synth/pairs';
 import { parsePrompt } from '../src/data/synth/task';
 import { clusteredEditAgreement } from '../src/eval';
 import { notebookSettings, resolvePipelineConfig, runStages } from '../src/index';
@@ -30,8 +30,6 @@ import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/st
 import { Rng, runtime } from '../src/runtime';
 import { evaluateReward, type Pair, trainReward } from '../src/train/reward';
 
-/** The synthetic generator's label noise (`DEFAULT_TAU` in src/data/synth/pairs.ts). */
-const TAU = 0.05;
 const VALID_DRAWS = 4;
 
 async function main(): Promise<void> {
@@ -72,7 +70,7 @@ async function main(): Promise<void> {
   const labeller = new Rng(seed).fork('onpolicy/labels');
   const editPairs: Pair[] = [];
   trainPrompts.forEach((x, i) => {
-    const pair = labelPair(parsePrompt(x), edits.y0[i]!, edits.y1[i]!, labeller, TAU);
+    const pair = labelPair(parsePrompt(x), edits.y0[i]!, edits.y1[i]!, labeller, DEFAULT_TAU);
     if (pair) editPairs.push({ prompt: pair.prompt, chosen: pair.chosen, rejected: pair.rejected });
   });
   const dataPairs: Pair[] = splits.train.map((p) => ({

@@ -5,9 +5,8 @@
  * multiply and add (what Node 20 runs by default, and what XNNPACK's wasm build uses), once with
  * relaxed SIMD's fused multiply-add (`f32x4.relaxed_madd`, behind V8's
  * `--experimental-wasm-relaxed-simd` in Node 20). The same process then times, on the same
- * shapes, XNNPACK's matmul (tfjs's wasm backend, as pitlab's kernels call it) and a plain 4×8
- * register-tiled SIMD GEMM (`GEMM_WAT`, B packed in panels of 8 columns, packing not timed; M a
- * multiple of 4 and N of 8): how much of the ceiling a matmul can reach, and how much XNNPACK does.
+ * shapes, XNNPACK's matmul and pitlab's (`src/runtime/kernels/gemm.wat`, a 4×8 register-tiled
+ * SIMD GEMM): how much of the ceiling each reaches.
  *
  *   npx tsx scripts/wasm-peak.ts
  */
@@ -15,6 +14,7 @@ import { setFlagsFromString } from 'node:v8';
 import * as tf from '@tensorflow/tfjs';
 import wabtInit from 'wabt';
 import { runtime } from '../src/runtime';
+import { shapeBytes, type WasmBackend, wasmBatchMatMul } from '../src/runtime/kernels/wasm';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd');
 
@@ -65,56 +65,6 @@ async function gflops(fused: boolean): Promise<number> {
   return (n * ACCUMULATORS * 8) / best / 1e9;
 }
 
-/** C[M,N] = A[M,K]·B[K,N] with B packed as Bp[N/8][K][8]; one 4×8 tile of C in 8 registers. */
-const GEMM_WAT = `(module
- (memory (export "mem") 2048)
- (func (export "gemm") (param $a i32) (param $bp i32) (param $c i32) (param $M i32) (param $K i32) (param $N i32)
-  (local $p i32) (local $i i32) (local $k i32) (local $pa i32) (local $pb i32) (local $x v128)
-  (local $b0 v128) (local $b1 v128)
-  (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
-  (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
-  (local $rowA i32) (local $K4 i32) (local $out i32)
-  (local.set $K4 (i32.shl (local.get $K) (i32.const 2)))
-  (local.set $p (i32.const 0))
-  (loop $panels
-   (local.set $i (i32.const 0))
-   (loop $rows
-    (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
-    (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
-    (local.set $c20 (v128.const i32x4 0 0 0 0)) (local.set $c21 (v128.const i32x4 0 0 0 0))
-    (local.set $c30 (v128.const i32x4 0 0 0 0)) (local.set $c31 (v128.const i32x4 0 0 0 0))
-    (local.set $pa (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $K4))))
-    (local.set $pb (i32.add (local.get $bp) (i32.mul (i32.shr_u (local.get $p) (i32.const 3)) (i32.shl (local.get $K4) (i32.const 3)))))
-    (local.set $k (local.get $K))
-    (loop $ks
-     (local.set $b0 (v128.load (local.get $pb)))
-     (local.set $b1 (v128.load offset=16 (local.get $pb)))
-     (local.set $x (v128.load32_splat (local.get $pa)))
-     (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $x) (local.get $b0))))
-     (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $x) (local.get $b1))))
-     (local.set $x (v128.load32_splat (i32.add (local.get $pa) (local.get $K4))))
-     (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $x) (local.get $b0))))
-     (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $x) (local.get $b1))))
-     (local.set $x (v128.load32_splat (i32.add (local.get $pa) (i32.shl (local.get $K4) (i32.const 1)))))
-     (local.set $c20 (f32x4.add (local.get $c20) (f32x4.mul (local.get $x) (local.get $b0))))
-     (local.set $c21 (f32x4.add (local.get $c21) (f32x4.mul (local.get $x) (local.get $b1))))
-     (local.set $x (v128.load32_splat (i32.add (local.get $pa) (i32.mul (local.get $K4) (i32.const 3)))))
-     (local.set $c30 (f32x4.add (local.get $c30) (f32x4.mul (local.get $x) (local.get $b0))))
-     (local.set $c31 (f32x4.add (local.get $c31) (f32x4.mul (local.get $x) (local.get $b1))))
-     (local.set $pa (i32.add (local.get $pa) (i32.const 4)))
-     (local.set $pb (i32.add (local.get $pb) (i32.const 32)))
-     (br_if $ks (local.tee $k (i32.sub (local.get $k) (i32.const 1)))))
-    (local.set $out (i32.add (local.get $c) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $N)) (local.get $p)) (i32.const 2))))
-    (v128.store (local.get $out) (local.get $c00)) (v128.store offset=16 (local.get $out) (local.get $c01))
-    (local.set $out (i32.add (local.get $out) (i32.shl (local.get $N) (i32.const 2))))
-    (v128.store (local.get $out) (local.get $c10)) (v128.store offset=16 (local.get $out) (local.get $c11))
-    (local.set $out (i32.add (local.get $out) (i32.shl (local.get $N) (i32.const 2))))
-    (v128.store (local.get $out) (local.get $c20)) (v128.store offset=16 (local.get $out) (local.get $c21))
-    (local.set $out (i32.add (local.get $out) (i32.shl (local.get $N) (i32.const 2))))
-    (v128.store (local.get $out) (local.get $c30)) (v128.store offset=16 (local.get $out) (local.get $c31))
-    (br_if $rows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 4))) (local.get $M))))
-   (br_if $panels (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 8))) (local.get $N))))))`;
-
 /** [M, K, N]: the bench's plain matmul, then the stages' dense layers (M = rows × tokens). */
 const SHAPES = [
   [1024, 512, 512],
@@ -135,40 +85,35 @@ function bestSeconds(fn: () => void, runs = 20): number {
   return best;
 }
 
-/** GFLOP/s of XNNPACK (tfjs wasm) and of the tiled GEMM per shape, and the GEMM's max relative error. */
+/**
+ * GFLOP/s per shape of XNNPACK (the C++ `BatchMatMul` called directly) and of pitlab's matmul
+ * (`tf.matMul` through the override: gemm.wat, packing and dispatch included), and how many of
+ * the outputs differ.
+ */
 async function matmuls() {
   await runtime.ready({ backend: 'wasm' });
-  const wabt = await wabtInit();
-  const parsed = wabt.parseWat('gemm.wat', GEMM_WAT, { simd: true });
-  const { buffer } = parsed.toBinary({});
-  parsed.destroy();
-  const { instance } = await WebAssembly.instantiate(buffer);
-  const gemm = instance.exports.gemm as (...args: number[]) => void;
-  const heap = new Float32Array((instance.exports.mem as WebAssembly.Memory).buffer);
+  const backend = tf.backend() as unknown as WasmBackend;
+  const id = (t: tf.Tensor) => backend.dataIdMap.get(t.dataId).id;
   return SHAPES.map(([M, K, N]) => {
     const a = tf.randomNormal([M!, K!], 0, 1, 'float32', 1) as tf.Tensor2D;
     const b = tf.randomNormal([K!, N!], 0, 1, 'float32', 2) as tf.Tensor2D;
-    const want = tf.matMul(a, b);
-    const xnnpack = bestSeconds(() => tf.matMul(a, b).dispose());
-    const [A, B, C] = [0, M! * K!, M! * K! + K! * N!];
-    heap.set(a.dataSync(), A);
-    const bData = b.dataSync();
-    for (let p = 0; p < N! / 8; p++)
-      for (let k = 0; k < K!; k++)
-        for (let j = 0; j < 8; j++) heap[B + (p * K! + k) * 8 + j] = bData[k * N! + p * 8 + j]!;
-    const run = () => gemm(A * 4, B * 4, C * 4, M!, K!, N!);
-    const tiled = bestSeconds(run);
-    const ref = want.dataSync();
-    let err = 0;
-    for (let i = 0; i < M! * N!; i++)
-      err = Math.max(err, Math.abs(heap[C + i]! - ref[i]!) / Math.max(1, Math.abs(ref[i]!)));
-    tf.dispose([a, b, want]);
+    const ref = tf.zeros([M!, N!]);
+    const [aShape, bShape] = [shapeBytes([1, M!, K!]), shapeBytes([1, K!, N!])];
+    const runXnnpack = () =>
+      wasmBatchMatMul(backend)(id(a), aShape, 3, id(b), bShape, 3, 0, 0, id(ref));
+    const xnnpack = bestSeconds(runXnnpack);
+    const pitlab = bestSeconds(() => tf.matMul(a, b).dispose());
+    const got = tf.matMul(a, b);
+    const [x, y] = [got.dataSync(), ref.dataSync()];
+    let differing = 0;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) differing++;
+    tf.dispose([a, b, ref, got]);
     const gf = (s: number) => (2 * M! * K! * N!) / s / 1e9;
     return {
       shape: `[${M},${K}]x[${K},${N}]`,
       xnnpack: gf(xnnpack),
-      tiled: gf(tiled),
-      maxRelErr: err,
+      pitlab: gf(pitlab),
+      differing,
     };
   });
 }

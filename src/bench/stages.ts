@@ -90,9 +90,9 @@ async function sftRows(ctx: StageContext, policy: Gpt, replays: ReplayWorkload[]
     checkpointEvery: maxSteps * 100,
   });
   const label = 'sft (M_PIT layout)';
-  const recorder = new StepRecorder(policy.params);
-  const sft = await trainSft({ policy }, train, config('sft', steps), replay ? recorder.hooks : {});
-  if (replay) replays.push(sftReplay(`stage: ${label}`, base.lr, recorder));
+  const recorder = replay ? new StepRecorder(policy.params) : undefined;
+  const sft = await trainSft({ policy }, train, config('sft', steps), recorder?.hooks ?? {});
+  if (recorder) replays.push(sftReplay(`stage: ${label}`, base.lr, recorder));
   const tokens = Number(sft.lastTrain?.num_tokens ?? 0);
   const timed = stageRow(
     label,
@@ -136,9 +136,9 @@ async function rewardRows(
       recorder?.hooks ?? {},
     );
   const rm = fresh();
-  const recorder = new StepRecorder(rm.params());
-  const r = await train(rm, kind, steps, replay ? recorder : undefined);
-  if (replay) replays.push(rewardReplay(`stage: ${label}`, base.lr, rm, recorder));
+  const recorder = replay ? new StepRecorder(rm.params()) : undefined;
+  const r = await train(rm, kind, steps, recorder);
+  if (recorder) replays.push(rewardReplay(`stage: ${label}`, base.lr, rm, recorder));
   rm.dispose();
   const tokens = Number(r.lastTrain?.num_tokens ?? 0);
   const pairsPerS = ((steps * base.batchSize) / r.seconds).toFixed(1);

@@ -16,7 +16,7 @@ import {
 export type NearKinds = 'all' | 'relational';
 
 /** `SynthOptions` defaults shared by every pair and demonstration maker. */
-const DEFAULT_TAU = 0.05;
+export const DEFAULT_TAU = 0.05;
 const DEFAULT_RATE_RANGE: [number, number] = [0.05, 0.5];
 
 export interface SynthOptions {

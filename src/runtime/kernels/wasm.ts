@@ -14,7 +14,6 @@ interface WasmModule {
   HEAPU8: Uint8Array;
   cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
   tfjs: {
-    registerTensor(id: number, size: number, memoryOffset: number): void;
     disposeData(id: number): void;
   };
 }
@@ -30,7 +29,6 @@ interface WasmData {
 export interface WasmBackend {
   wasm: WasmModule;
   dataIdMap: { get(dataId: object): WasmData };
-  dataIdNextNumber: number;
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
 }
@@ -79,21 +77,6 @@ export function viewOf(backend: WasmBackend, t: TensorInfo): HeapArray {
   return heapView(backend, t.dtype, offsetOf(backend, t), sizeOf(t.shape));
 }
 
-/**
- * Registers a C++-side tensor id for a slice of an existing heap buffer, so that C++ kernels can
- * run on one batch of a larger tensor without copying it. Returns a disposer that unregisters the
- * id (which also drops any XNNPACK operator cached on it) without freeing the memory.
- */
-export function aliasSlice(backend: WasmBackend, offset: number, size: number): number {
-  const id = backend.dataIdNextNumber++;
-  backend.wasm.tfjs.registerTensor(id, size, offset);
-  return id;
-}
-
-export function dropAlias(backend: WasmBackend, id: number): void {
-  backend.wasm.tfjs.disposeData(id);
-}
-
 type BatchMatMulFn = (
   aId: number,
   aShape: Uint8Array,
@@ -110,7 +93,8 @@ const matMulFns = new WeakMap<WasmModule, BatchMatMulFn>();
 
 /**
  * The C++ `BatchMatMul`. With rank-3 shapes of batch 1 and no transposes it runs XNNPACK's
- * fully-connected operator (about 9-15 GFLOP/s here); every other case runs a scalar loop.
+ * fully-connected operator; every other case runs a scalar loop. pitlab's matmuls run gemm.wat
+ * instead: the kernel tests and scripts/wasm-peak.ts call this as XNNPACK's reference.
  */
 export function wasmBatchMatMul(backend: WasmBackend): BatchMatMulFn {
   let fn = matMulFns.get(backend.wasm);
