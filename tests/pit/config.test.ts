@@ -85,7 +85,7 @@ const BEFORE: Record<string, PipelineConfig> = {
     model: { vocabSize: 160, blockSize: 112, nLayer: 3, nHead: 4, nEmbd: 96 },
     judgeModel: { vocabSize: 160, blockSize: 112, nLayer: 2, nHead: 4, nEmbd: 128 },
     sft: { maxSteps: 2400, batchSize: 32, lr: 2e-3 },
-    sftImprover: { maxSteps: 1200, batchSize: 32, lr: 2e-3 },
+    sftImprover: { maxSteps: 2400, batchSize: 32, lr: 2e-3 },
     reward: { maxSteps: 100, batchSize: 32, lr: 3e-4, pooling: 'eos+loglik' },
     gapReward: { maxSteps: 200, batchSize: 32, lr: 3e-4 },
     judge: { maxSteps: 500, batchSize: 32, lr: 1e-3, sftSteps: 300, pooling: 'eos' },

@@ -1,19 +1,23 @@
 /**
- * How many SFT steps does M_P need? M_P's SFT heads the run's longest chain, and every model but
- * the judge starts from M_P^SFT. For each step count given, trains data → tokenizer → sft_mp →
- * rm_rp, rl_mp and sft_pit of the profile in PITLAB_PROFILE with `sft.maxSteps` set (the stage
- * cache keeps each arm; the profile's own count trains the profile's own stages), then scores, on
- * validation only:
+ * How many SFT steps do M_P and the improvers need? `section` picks the budget an arm sets:
+ *   - `sft` (the default), M_P's SFT: it heads the run's longest chain, and every model but the
+ *     judge starts from M_P^SFT;
+ *   - `sftImprover`, the improvers' SFT (M_PIT^SFT and the Self-Refine model share it): the
+ *     upstream stages are then the same in every arm, and only sft_pit trains again.
+ * For each step count given, trains data → tokenizer → sft_mp → rm_rp, rl_mp and sft_pit of the
+ * profile in PITLAB_PROFILE with `<section>.maxSteps` set (the stage cache keeps each arm; the
+ * profile's own count trains the profile's own stages), then scores, on validation only:
  *   - M_P^SFT's eval loss and R_P's accuracy on the validation pairs (from the stages' summaries);
  *   - y_0 ~ M_P^RL for `improve.samples` draws of each validation prompt, as the evaluation samples
  *     it, and M_PIT^SFT's improvement of it (Δ = win − lose, a cluster bootstrap over prompts);
  *   - each M_PIT^SFT's improvement of the first arm's y_0, so the improvers compare on the same
- *     responses.
+ *     responses, and each against the arm before it on those responses (`vsPrevious`).
  * Test prompts are never read. Train the arms in parallel, one process each with `train`, then
  * score them together:
  *
- *   PITLAB_PROFILE=default npx tsx scripts/mp-sft-steps.ts train 1600
- *   PITLAB_PROFILE=default npx tsx scripts/mp-sft-steps.ts score 2400,1600,1200
+ *   PITLAB_PROFILE=default npx tsx scripts/sft-steps.ts train 1600
+ *   PITLAB_PROFILE=default npx tsx scripts/sft-steps.ts score 2400,1600,1200
+ *   PITLAB_PROFILE=default npx tsx scripts/sft-steps.ts score 1200,2400,3600 sftImprover
  */
 import { judge } from '../src/data/synth/judge';
 import { compare, meanWithCi } from '../src/eval';
@@ -24,15 +28,17 @@ import { loadPolicy, readSplits, readSummary, readTokenizer } from '../src/pit/s
 import { runtime } from '../src/runtime';
 
 const STAGES = ['rm_rp', 'rl_mp', 'sft_pit'];
+const SECTIONS = ['sft', 'sftImprover'];
 
 async function main(): Promise<void> {
-  const [mode, list] = process.argv.slice(2);
+  const [mode, list, section = 'sft'] = process.argv.slice(2);
   const steps = (list ?? '').split(',').map(Number);
   if (
     !['train', 'score'].includes(mode ?? '') ||
-    steps.some((n) => !Number.isInteger(n) || n < 1)
+    steps.some((n) => !Number.isInteger(n) || n < 1) ||
+    !SECTIONS.includes(section)
   ) {
-    throw new Error('usage: mp-sft-steps.ts train|score <steps>[,<steps>...]');
+    throw new Error('usage: sft-steps.ts train|score <steps>[,<steps>...] [sft|sftImprover]');
   }
   const { profile, seed, cacheDir } = notebookSettings();
   const arm = (maxSteps: number) => ({
@@ -40,7 +46,7 @@ async function main(): Promise<void> {
     seed,
     cacheDir,
     jobs: 1,
-    overrides: { sft: { maxSteps } },
+    overrides: { [section]: { maxSteps } },
   });
   if (mode === 'train') {
     for (const n of steps) await runStages(arm(n), STAGES);
@@ -48,6 +54,7 @@ async function main(): Promise<void> {
   }
   const cfg = resolvePipelineConfig(profile, {}).improve;
   let firstY0: string[] | undefined;
+  let previous: string[] | undefined;
   for (const n of steps) {
     const { dirOf } = await runStages(arm(n), STAGES);
     const tok = readTokenizer(dirOf('tokenizer'));
@@ -56,6 +63,7 @@ async function main(): Promise<void> {
     const gen = (temperature: number, label: string) => ({
       temperature,
       maxNewTokens: cfg.maxNewTokens,
+      // The stream's name predates the `section` argument; kept so that earlier figures reproduce.
       rng: runtime.rng(`sftmp-steps/${label}`),
     });
     const rl = loadPolicy(dirOf('rl_mp'));
@@ -82,14 +90,18 @@ async function main(): Promise<void> {
         steps: n,
         sftMp: lastEval('sft_mp'),
         rmRp: lastEval('rm_rp'),
+        sftPit: lastEval('sft_pit'),
         y0: mean(y0),
         improved: mean(own),
         delta: delta(own, y0),
         y0First: mean(firstY0),
         improvedFirst: mean(shared),
         deltaFirst: delta(shared, firstY0),
+        // Paired against the arm before, on the same y_0: is the extra budget worth anything?
+        vsPrevious: previous && delta(shared, previous),
       }),
     );
+    previous = shared;
   }
 }
 
