@@ -213,6 +213,8 @@ const DEFAULT: PipelineConfig = {
   // (scripts/rlhf-ceiling.ts); RLHF trains beside R_PIT, off the longest chain.
   rlhf: { ...DEFAULT_PPO, totalUpdates: 100 },
   pitRl: {
+    // Rollouts at T = 1, not the improver's 0.2: on validation, at 0.2 the check below kept a
+    // round-1 policy the exact judge rated below M_PIT^SFT, Δ −3.5% [−6.7%, −0.2%] (README).
     ...DEFAULT_PPO,
     totalUpdates: 20,
     rounds: [0, 1],
