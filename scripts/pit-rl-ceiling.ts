@@ -15,11 +15,17 @@
  *     [PPO overrides as JSON, e.g. '{"advantage":"rloo","groupSize":8,"batchSize":64,"rounds":[1]}'] [rewards]
  *
  * `rewards` is 'both' (default), 'oracle' or 'rpit': one run alone halves the time.
+ *
+ * The curriculum ablation on distinct models: `"curricula": [[0], [1], [0, 1]]` in the overrides
+ * trains one policy per curriculum (for each reward), all from M_PIT^SFT and with no selection, and
+ * compares the last curriculum's policy with each other one on the same y_0. The pipeline's own
+ * ablation (`exp_curriculum`) compares the selected policies, which are M_PIT^SFT's weights
+ * whenever no check clears the margin.
  */
 import { judge } from '../src/data/synth/judge';
 import { compare, meanWithCi } from '../src/eval';
 import { notebookSettings, resolvePipelineConfig } from '../src/index';
-import type { Gpt } from '../src/models';
+import type { Gpt, RewardModel } from '../src/models';
 import { decodeResponse, gapReward, improveOnce, respond, scoreGap } from '../src/pit/generate';
 import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/stages';
 import { runtime } from '../src/runtime';
@@ -28,6 +34,116 @@ import { meanOf, stdOf } from '../src/train/loop';
 import { type GapRewardFn, trainPitRl } from '../src/train/pit_rl';
 import { ValueModel } from '../src/train/ppo';
 import { cachedStages, configOverrides } from './cached-stages';
+
+type PpoSettings = Omit<
+  ReturnType<typeof resolvePipelineConfig>['pitRl'],
+  'rounds' | 'validationSize' | 'validationDraws'
+>;
+
+/** The command line: updates per round, rollout T, lr, β, PPO overrides (JSON), rewards. */
+function parseArgs(ppo: PpoSettings, rounds: number[]) {
+  const updates = Number(process.argv[2] ?? ppo.totalUpdates);
+  const rolloutT = Number(process.argv[3] ?? ppo.temperature);
+  const lr = Number(process.argv[4] ?? ppo.lr);
+  const klCoef = Number(process.argv[5] ?? ppo.klCoef);
+  // `rounds` in the overrides replaces the curriculum (e.g. [1]: round 1 alone); `curricula`
+  // lists several, each trained and compared with the last.
+  const {
+    rounds: curriculum = rounds,
+    curricula = [curriculum],
+    ...overrides
+  } = JSON.parse(process.argv[6] ?? '{}') as Partial<PpoSettings> & {
+    rounds?: number[];
+    curricula?: number[][];
+  };
+  const which = process.argv[7] ?? 'both';
+  if (!['both', 'oracle', 'rpit'].includes(which))
+    throw new Error(`rewards: expected 'both', 'oracle' or 'rpit', got '${which}'`);
+  if (!Array.isArray(curricula) || curricula.length === 0 || !curricula.every(Array.isArray))
+    throw new Error(`curricula: expected a list of round lists, got ${JSON.stringify(curricula)}`);
+  return { updates, rolloutT, lr, klCoef, curricula, overrides, which };
+}
+
+/** The exact judge's gap on R_PIT's scale, fitted on the validation pairs in both orders. */
+function oracleGap(
+  rpit: RewardModel,
+  tok: ReturnType<typeof readTokenizer>,
+  v: ReturnType<typeof readSplits>['valid'],
+) {
+  const px = [...v, ...v].map((p) => p.prompt);
+  const [ya, yb] = [
+    [...v.map((p) => p.chosen), ...v.map((p) => p.rejected)],
+    [...v.map((p) => p.rejected), ...v.map((p) => p.chosen)],
+  ];
+  const judgeGap = ya.map((y, i) => judge(px[i]!, y).score - judge(px[i]!, yb[i]!).score);
+  const scale = stdOf(scoreGap(rpit, tok, px, ya, yb)) / stdOf(judgeGap);
+  const text = (ids: number[]) => decodeResponse(tok, ids);
+  const reward: GapRewardFn = (xs, ys, refs) =>
+    Float32Array.from(xs, (x, i) => {
+      const prompt = tok.decode(x);
+      return scale * (judge(prompt, text(ys[i]!)).score - judge(prompt, text(refs[i]!)).score);
+    });
+  return { scale, reward };
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const deltaText = (c: { delta: number; ci95: [number, number] }) =>
+  `Δ ${pct(c.delta)} [${pct(c.ci95[0])}, ${pct(c.ci95[1])}]`;
+
+interface Arm {
+  seed: number;
+  sftDir: string;
+  sft: Gpt;
+  sampler: Gpt;
+  rpit: RewardModel;
+  data: Parameters<typeof trainPitRl>[1];
+  ppo: PpoSettings;
+  args: ReturnType<typeof parseArgs>;
+  improve: { responseTemperature: number; maxNewTokens: number };
+}
+
+/** PIT RL from M_PIT^SFT over one curriculum, keeping the last policy (no selection). */
+async function trainArm(arm: Arm, reward: GapRewardFn, curriculum: number[]) {
+  const { args, rpit } = arm;
+  runtime.seed(arm.seed);
+  const policy = loadPolicy(arm.sftDir);
+  const { trunk, headWeight, headBias } = rpit;
+  const critic = ValueModel.fromTrunk({ trunk, headWeight, headBias, offset: 0 });
+  const trained = await trainPitRl(
+    { policy, ref: arm.sft, critic, sampler: arm.sampler },
+    arm.data,
+    reward,
+    {
+      rounds: curriculum.map((r) => ({
+        reference: r === 0 ? 'data' : 'policy',
+        updates: args.updates,
+      })),
+      ppo: {
+        ...arm.ppo,
+        ...args.overrides,
+        lr: args.lr,
+        klCoef: args.klCoef,
+        temperature: args.rolloutT,
+        totalUpdates: undefined,
+        validateEvery: 0,
+      },
+      referenceTemperature: arm.improve.responseTemperature,
+      referenceLength: arm.improve.maxNewTokens,
+    },
+  );
+  critic.dispose();
+  const summary = trained
+    .map((r, i) => {
+      const history = r.history as Record<string, number>[];
+      // Averages over five updates: one batch's mean score is noisy.
+      const avg = (part: Record<string, number>[], key: string) =>
+        meanOf(part.map((row) => row[key]!)).toFixed(3);
+      const [head, tail] = [history.slice(0, 5), history.slice(-5)];
+      return `round ${curriculum[i]}: reward ${avg(head, 'objective/scores')} → ${avg(tail, 'objective/scores')}, kl ${avg(tail, 'objective/kl')}`;
+    })
+    .join('; ');
+  return { policy, summary };
+}
 
 async function main(): Promise<void> {
   await runtime.ready();
@@ -40,44 +156,21 @@ async function main(): Promise<void> {
     'sft_pit',
   ]);
   const { rounds, validationSize: _v, validationDraws: _d, ...ppo } = config.pitRl;
-  const updates = Number(process.argv[2] ?? ppo.totalUpdates);
-  const rolloutT = Number(process.argv[3] ?? ppo.temperature);
-  const lr = Number(process.argv[4] ?? ppo.lr);
-  const klCoef = Number(process.argv[5] ?? ppo.klCoef);
-  // `rounds` in the overrides replaces the curriculum (e.g. [1]: round 1 alone).
-  const { rounds: curriculum = rounds, ...overrides } = JSON.parse(
-    process.argv[6] ?? '{}',
-  ) as Partial<typeof ppo> & { rounds?: number[] };
-  const which = process.argv[7] ?? 'both';
-  if (!['both', 'oracle', 'rpit'].includes(which))
-    throw new Error(`rewards: expected 'both', 'oracle' or 'rpit', got '${which}'`);
+  const args = parseArgs(ppo, rounds);
   const { temperature: improveT, responseTemperature, maxNewTokens, samples } = config.improve;
   const tok = readTokenizer(dirs.tokenizer!);
   const splits = readSplits(dirs.tokenizer!);
   const rpit = loadReward(dirs.rm_rpit!);
   const sampler = loadPolicy(dirs.rl_mp!);
   const sft = loadPolicy(dirs.sft_pit!);
-
-  // The oracle on R_PIT's scale, fitted on the validation pairs in both orders.
   const v = splits.valid;
-  const px = [...v, ...v].map((p) => p.prompt);
-  const [ya, yb] = [
-    [...v.map((p) => p.chosen), ...v.map((p) => p.rejected)],
-    [...v.map((p) => p.rejected), ...v.map((p) => p.chosen)],
-  ];
-  const judgeGap = ya.map((y, i) => judge(px[i]!, y).score - judge(px[i]!, yb[i]!).score);
-  const scale = stdOf(scoreGap(rpit, tok, px, ya, yb)) / stdOf(judgeGap);
-  const text = (ids: number[]) => decodeResponse(tok, ids);
+  const oracle = oracleGap(rpit, tok, v);
   const rewards: Record<string, GapRewardFn> = {
     'R_PIT gap': gapReward(rpit, tok),
-    'oracle gap': (xs, ys, refs) =>
-      Float32Array.from(xs, (x, i) => {
-        const prompt = tok.decode(x);
-        return scale * (judge(prompt, text(ys[i]!)).score - judge(prompt, text(refs[i]!)).score);
-      }),
+    'oracle gap': oracle.reward,
   };
   console.log(
-    `${profile} profile, seed ${seed}: rounds [${curriculum}] × ${updates} updates, lr ${lr}, β ${klCoef}, rollouts at T=${rolloutT}, ${JSON.stringify({ ...ppo, ...overrides })}; improver judged at T=${improveT} on ${v.length} validation prompts × ${samples} draws of y_0; oracle = ${scale.toFixed(2)} × judge gap`,
+    `${profile} profile, seed ${seed}: rounds ${args.curricula.map((c) => `[${c}]`).join(', ')} × ${args.updates} updates, lr ${args.lr}, β ${args.klCoef}, rollouts at T=${args.rolloutT}, ${JSON.stringify({ ...ppo, ...args.overrides })}; improver judged at T=${improveT} on ${v.length} validation prompts × ${samples} draws of y_0; oracle = ${oracle.scale.toFixed(2)} × judge gap`,
   );
 
   // y_0 as the evaluation samples it, on validation prompts.
@@ -89,6 +182,8 @@ async function main(): Promise<void> {
     rng: runtime.rng('ceiling.y0'),
   });
   const q0 = xs.map((x, i) => judge(x, y0[i]!).score);
+  const versus = (a: number[], b: number[], label: string) =>
+    deltaText(compare(a, b, { groups, rng: runtime.rng(label) }));
   const report = (label: string, improver: Gpt) => {
     const y1 = improveOnce(improver, tok, xs, y0, {
       temperature: improveT,
@@ -97,10 +192,8 @@ async function main(): Promise<void> {
     });
     const q1 = xs.map((x, i) => judge(x, y1[i]!).score);
     const m = meanWithCi(q1, { groups, rng: runtime.rng(`ceiling.mean.${label}`) });
-    const c = compare(q1, q0, { groups, rng: runtime.rng(`ceiling.cmp.${label}`) });
-    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
     console.log(
-      `${label.padEnd(22)} judge ${m.mean.toFixed(3)} [${m.ci95[0].toFixed(3)}, ${m.ci95[1].toFixed(3)}]  vs y_0 (${meanOf(q0).toFixed(3)}): Δ ${pct(c.delta)} [${pct(c.ci95[0])}, ${pct(c.ci95[1])}]`,
+      `${label.padEnd(22)} judge ${m.mean.toFixed(3)} [${m.ci95[0].toFixed(3)}, ${m.ci95[1].toFixed(3)}]  vs y_0 (${meanOf(q0).toFixed(3)}): ${versus(q1, q0, `ceiling.cmp.${label}`)}`,
     );
     return q1;
   };
@@ -110,44 +203,33 @@ async function main(): Promise<void> {
     prompt: policyPrompt(tok, e.prompt).slice(0, -1),
     rejected: tok.encode(e.rejected),
   }));
+  const improve = { responseTemperature, maxNewTokens };
+  const arm: Arm = { seed, sftDir: dirs.sft_pit!, sft, sampler, rpit, data, ppo, args, improve };
   const chosen = Object.entries(rewards).filter(
-    ([name]) => which === 'both' || name.startsWith(which === 'oracle' ? 'oracle' : 'R_PIT'),
+    ([name]) =>
+      args.which === 'both' || name.startsWith(args.which === 'oracle' ? 'oracle' : 'R_PIT'),
   );
   for (const [name, reward] of chosen) {
-    const started = performance.now();
-    runtime.seed(seed);
-    const policy = loadPolicy(dirs.sft_pit!);
-    const { trunk, headWeight, headBias } = rpit;
-    const critic = ValueModel.fromTrunk({ trunk, headWeight, headBias, offset: 0 });
-    const trained = await trainPitRl({ policy, ref: sft, critic, sampler }, data, reward, {
-      rounds: curriculum.map((r) => ({ reference: r === 0 ? 'data' : 'policy', updates })),
-      ppo: {
-        ...ppo,
-        ...overrides,
-        lr,
-        klCoef,
-        temperature: rolloutT,
-        totalUpdates: undefined,
-        validateEvery: 0,
-      },
-      referenceTemperature: responseTemperature,
-      referenceLength: maxNewTokens,
-    });
-    const q1 = report(`PIT RL on ${name}`, policy);
-    const cmp = compare(q1, base, { groups, rng: runtime.rng(`ceiling.vs-sft.${name}`) });
-    const rows = trained.map((r, i) => {
-      const history = r.history as Record<string, number>[];
-      // Averages over five updates: one batch's mean score is noisy.
-      const avg = (part: Record<string, number>[], key: string) =>
-        meanOf(part.map((row) => row[key]!)).toFixed(3);
-      const [head, tail] = [history.slice(0, 5), history.slice(-5)];
-      return `round ${curriculum[i]}: reward ${avg(head, 'objective/scores')} → ${avg(tail, 'objective/scores')}, kl ${avg(tail, 'objective/kl')}`;
-    });
-    console.log(
-      `${''.padEnd(22)} vs M_PIT^SFT Δ ${(100 * cmp.delta).toFixed(1)}% [${(100 * cmp.ci95[0]).toFixed(1)}%, ${(100 * cmp.ci95[1]).toFixed(1)}%]; first → last update ${rows.join('; ')}; ${((performance.now() - started) / 1000).toFixed(0)} s`,
-    );
-    policy.dispose();
-    critic.dispose();
+    const scores: number[][] = [];
+    for (const curriculum of args.curricula) {
+      const started = performance.now();
+      const { policy, summary } = await trainArm(arm, reward, curriculum);
+      const label = args.curricula.length > 1 ? `${name}, rounds ${curriculum.join('+')}` : name;
+      const q1 = report(`PIT RL on ${label}`, policy);
+      scores.push(q1);
+      console.log(
+        `${''.padEnd(22)} vs M_PIT^SFT ${versus(q1, base, `ceiling.vs-sft.${name}`)}; first → last update ${summary}; ${((performance.now() - started) / 1000).toFixed(0)} s`,
+      );
+      policy.dispose();
+    }
+    // The ablation: the last curriculum (the full one) against each other, on the same y_0.
+    const last = args.curricula.length - 1;
+    for (let i = 0; i < last; i++) {
+      const [a, b] = [args.curricula[last]!.join('+'), args.curricula[i]!.join('+')];
+      console.log(
+        `${name}: rounds ${a} vs rounds ${b}: ${versus(scores[last]!, scores[i]!, `ceiling.ablation.${name}.${i}`)}`,
+      );
+    }
   }
   for (const m of [rpit, sampler, sft]) m.dispose();
 }
