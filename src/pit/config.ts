@@ -6,7 +6,7 @@
  * an SFT or reward section, and a PPO section goes to `resolvePpoConfig` as it is.
  *
  * Sizes are our own (the paper gives no hyperparameters): `default` fits the whole pipeline in
- * about 10 minutes on a 2-core CPU (`pitlab run --jobs 2`), `smoke` in about a minute for CI, and
+ * about 12 minutes on a 2-core CPU (`pitlab run --jobs 2`), `smoke` in about a minute for CI, and
  * `full` is sized for a GPU.
  * `smoke` and `full` are overrides of `default`, merged as a user's `--config` is.
  */
