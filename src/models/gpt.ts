@@ -246,6 +246,11 @@ export class Gpt {
     return [...this.params.values()];
   }
 
+  /** The variables with their parameter names, in `variables()`'s order. */
+  namedVariables(): Array<[string, tf.Variable]> {
+    return [...this.params.entries()];
+  }
+
   numParams(): number {
     return this.variables().reduce((n, v) => n + v.size, 0);
   }

@@ -40,12 +40,18 @@ export type GradientReply =
 export interface GradientThreadInit {
   backend: string;
   model: GptConfig;
-  /** Shapes of the variables, in the order weights and gradients travel. */
-  shapes: number[][];
+  /**
+   * Names and shapes of the variables, in the order weights and gradients travel. The replica
+   * finds its own by name: a model read from a file holds its parameters in the file's order.
+   */
+  variables: Array<{ name: string; shape: number[] }>;
   port: MessagePort;
   /** Int32 count of replies waiting to be read: the thread adds 1 per reply. */
   ready: SharedArrayBuffer;
 }
+
+/** The caller's variables with their parameter names, in the order weights and gradients travel. */
+export type NamedVariables = ReadonlyArray<readonly [string, tf.Variable]>;
 
 const ENTRY = path.join(__dirname, 'gradient_worker.ts');
 /** A micro-batch takes milliseconds to seconds; minutes mean the thread is gone. */
@@ -90,13 +96,13 @@ export class GradientThread {
    * the caller trains, and `ready()` says when it can take parts. Synchronous, so a training loop
    * can add a thread mid-run when it is lent a core.
    */
-  static spawn(backend: string, model: GptConfig, vars: readonly tf.Variable[]): GradientThread {
+  static spawn(backend: string, model: GptConfig, vars: NamedVariables): GradientThread {
     const { port1, port2 } = new MessageChannel();
     const ready = new SharedArrayBuffer(4);
     const init: GradientThreadInit = {
       backend,
       model,
-      shapes: vars.map((v) => [...v.shape]),
+      variables: vars.map(([name, v]) => ({ name, shape: [...v.shape] })),
       port: port2,
       ready,
     };
@@ -112,7 +118,7 @@ export class GradientThread {
   static async start(
     backend: string,
     model: GptConfig,
-    vars: readonly tf.Variable[],
+    vars: NamedVariables,
   ): Promise<GradientThread> {
     const thread = GradientThread.spawn(backend, model, vars);
     const crashed = new Promise<void>((resolve) => thread.worker.once('error', () => resolve()));

@@ -44,13 +44,15 @@ function gradients(
 async function main(): Promise<void> {
   await runtime.ready({ backend: init.backend as BackendName });
   const model = new Gpt(init.model, undefined, 'gradient_thread.init');
-  const vars = model.variables();
-  const shapes = JSON.stringify(vars.map((v) => v.shape));
-  if (shapes !== JSON.stringify(init.shapes)) {
-    throw new Error(
-      `replica's variables ${shapes} differ from the caller's ${JSON.stringify(init.shapes)}`,
-    );
+  // By name, in the caller's order: a caller that read its model from a file may hold them in
+  // another order than a new model does.
+  const found = init.variables.map(({ name }) => model.params.get(name));
+  const mine = JSON.stringify(init.variables.map(({ name }, i) => [name, found[i]?.shape ?? null]));
+  const theirs = JSON.stringify(init.variables.map(({ name, shape }) => [name, shape]));
+  if (mine !== theirs) {
+    throw new Error(`replica's variables ${mine} differ from the caller's ${theirs}`);
   }
+  const vars = found as tf.Variable[]; // every name found, with the caller's shape
   init.port.on('message', (request: GradientRequest) => {
     if ('weights' in request) {
       // a failure here surfaces in the step's first part, which would compute on stale weights

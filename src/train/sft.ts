@@ -162,9 +162,11 @@ export async function trainSft(
   // Where files go and how many threads compute the gradients do not change the trajectory.
   const { outDir: _o, resume: _r, gradientThreads: _g, ...shape } = c;
   const vars = optimizer.vars; // the order gradients are summed and sent in
+  const nameOf = new Map(model.namedVariables().map(([name, v]) => [v, name]));
+  const named = vars.map((v) => [nameOf.get(v)!, v] as const);
   const threads: GradientThread[] = [];
   const lent = lentThreads(c, hooks, () =>
-    GradientThread.spawn(runtime.backend, model.config, vars),
+    GradientThread.spawn(runtime.backend, model.config, named),
   );
   let threadedSteps = 0;
   const grouping = {
@@ -173,7 +175,7 @@ export async function trainSft(
   };
   try {
     for (let i = 0; i < c.gradientThreads; i++) {
-      threads.push(await GradientThread.start(runtime.backend, model.config, vars));
+      threads.push(await GradientThread.start(runtime.backend, model.config, named));
     }
     // 3. the loop
     const outcome = runStage({

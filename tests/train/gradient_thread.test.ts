@@ -68,6 +68,30 @@ test('SFT with gradient threads: the same weights bit for bit, the same metrics'
   assert.not.equal(split2.weights, alone.weights);
 });
 
+test("a caller's model read in another parameter order (as from a file): the thread matches by name", async () => {
+  const trained = async (gradientThreads: number, reorder: boolean) => {
+    runtime.seed(5);
+    const fresh = new Gpt(TINY);
+    // A file's order: the same parameters, inserted in reverse.
+    const model = reorder ? new Gpt(TINY, new Map([...fresh.params].reverse())) : fresh;
+    await trainSft(
+      { policy: model },
+      { train: variedExamples(40, 2) },
+      { maxSteps: 3, batchSize: 12, checkpointEvery: 0, microBatches: 3, gradientThreads },
+    );
+    const weights = Object.fromEntries(
+      model.namedVariables().map(([name, v]) => [name, Array.from(v.dataSync())]),
+    );
+    model.dispose();
+    return weights;
+  };
+  // Both in the file's order: the gradient norm sums in variable order, so the order is part of
+  // the trajectory (a started thread must not change it).
+  const reference = await trained(0, true);
+  assert.equal(await trained(1, true), reference);
+  assert.not.equal(await trained(0, false), reference, 'the order matters: this test can fail');
+});
+
 test('a core lent mid-run: a gradient thread joins while training goes on, and the weights are the same', async () => {
   const run = async (lendFrom?: number) => {
     runtime.seed(5);
@@ -151,9 +175,11 @@ test('gradientThreads must leave this thread a micro-batch', () => {
 test('a thread whose replica does not match the model refuses to start, naming both', async () => {
   const model = new Gpt(TINY);
   const other = new Gpt({ ...TINY, nEmbd: 16 });
-  const err = await GradientThread.start(runtime.backend, other.config, model.variables()).catch(
-    (e: Error) => e,
-  );
+  const err = await GradientThread.start(
+    runtime.backend,
+    other.config,
+    model.namedVariables(),
+  ).catch((e: Error) => e);
   model.dispose();
   other.dispose();
   assert.instance(err, Error);
