@@ -85,11 +85,11 @@ test("a caller's model read in another parameter order (as from a file): the thr
     model.dispose();
     return weights;
   };
-  // Both in the file's order: the gradient norm sums in variable order, so the order is part of
-  // the trajectory (a started thread must not change it).
+  // Both in the file's order: on some backends the gradient norm sums in variable order, so the
+  // order can be part of the trajectory. A replica matched by position refuses to start here
+  // (or, unchecked, computes gradients for the wrong parameters).
   const reference = await trained(0, true);
   assert.equal(await trained(1, true), reference);
-  assert.not.equal(await trained(0, false), reference, 'the order matters: this test can fail');
 });
 
 test('a core lent mid-run: a gradient thread joins while training goes on, and the weights are the same', async () => {
