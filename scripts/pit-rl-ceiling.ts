@@ -14,6 +14,9 @@
  *   PITLAB_PROFILE=default npx tsx scripts/pit-rl-ceiling.ts [updates per round] [rollout T] [lr] [β]
  *     [PPO overrides as JSON, e.g. '{"advantage":"rloo","groupSize":8,"batchSize":64,"rounds":[1]}'] [rewards]
  *
+ * `"oracleNoise": σ` in the overrides adds fixed noise to the judge's gap (a noisy oracle; see
+ * `oracle-gap.ts`): how accurate a gap reward must be for PIT RL to pay. Before training, the
+ * script prints how often R_PIT and the oracle rank M_PIT^SFT's validation edits the judge's way.
  * `rewards` is 'both' (default), 'oracle' or 'rpit': one run alone halves the time.
  *
  * The curriculum ablation on distinct models: `"curricula": [[0], [1], [0, 1]]` in the overrides
@@ -23,17 +26,18 @@
  * whenever no check clears the margin.
  */
 import { judge } from '../src/data/synth/judge';
-import { compare, meanWithCi } from '../src/eval';
+import { clusteredEditAgreement, compare, meanWithCi } from '../src/eval';
 import { notebookSettings, resolvePipelineConfig } from '../src/index';
 import type { Gpt, RewardModel } from '../src/models';
-import { decodeResponse, gapReward, improveOnce, respond, scoreGap } from '../src/pit/generate';
+import { gapReward, improveOnce, respond, scoreGap } from '../src/pit/generate';
 import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/stages';
 import { runtime } from '../src/runtime';
 import { policyPrompt } from '../src/train/batches';
-import { meanOf, stdOf } from '../src/train/loop';
+import { meanOf } from '../src/train/loop';
 import { type GapRewardFn, trainPitRl } from '../src/train/pit_rl';
 import { ValueModel } from '../src/train/ppo';
 import { cachedStages, configOverrides } from './cached-stages';
+import { deltaText, oracleGap } from './oracle-gap';
 
 type PpoSettings = Omit<
   ReturnType<typeof resolvePipelineConfig>['pitRl'],
@@ -48,47 +52,25 @@ function parseArgs(ppo: PpoSettings, rounds: number[]) {
   const klCoef = Number(process.argv[5] ?? ppo.klCoef);
   // `rounds` in the overrides replaces the curriculum (e.g. [1]: round 1 alone); `curricula`
   // lists several, each trained and compared with the last.
+  // `oracleNoise` σ makes the oracle a noisy one (see `oracleGap`).
   const {
     rounds: curriculum = rounds,
     curricula = [curriculum],
+    oracleNoise = 0,
     ...overrides
   } = JSON.parse(process.argv[6] ?? '{}') as Partial<PpoSettings> & {
     rounds?: number[];
     curricula?: number[][];
+    oracleNoise?: number;
   };
   const which = process.argv[7] ?? 'both';
   if (!['both', 'oracle', 'rpit'].includes(which))
     throw new Error(`rewards: expected 'both', 'oracle' or 'rpit', got '${which}'`);
   if (!Array.isArray(curricula) || curricula.length === 0 || !curricula.every(Array.isArray))
     throw new Error(`curricula: expected a list of round lists, got ${JSON.stringify(curricula)}`);
-  return { updates, rolloutT, lr, klCoef, curricula, overrides, which };
+  if (!(oracleNoise >= 0)) throw new Error(`oracleNoise: expected σ ≥ 0, got ${oracleNoise}`);
+  return { updates, rolloutT, lr, klCoef, curricula, oracleNoise, overrides, which };
 }
-
-/** The exact judge's gap on R_PIT's scale, fitted on the validation pairs in both orders. */
-function oracleGap(
-  rpit: RewardModel,
-  tok: ReturnType<typeof readTokenizer>,
-  v: ReturnType<typeof readSplits>['valid'],
-) {
-  const px = [...v, ...v].map((p) => p.prompt);
-  const [ya, yb] = [
-    [...v.map((p) => p.chosen), ...v.map((p) => p.rejected)],
-    [...v.map((p) => p.rejected), ...v.map((p) => p.chosen)],
-  ];
-  const judgeGap = ya.map((y, i) => judge(px[i]!, y).score - judge(px[i]!, yb[i]!).score);
-  const scale = stdOf(scoreGap(rpit, tok, px, ya, yb)) / stdOf(judgeGap);
-  const text = (ids: number[]) => decodeResponse(tok, ids);
-  const reward: GapRewardFn = (xs, ys, refs) =>
-    Float32Array.from(xs, (x, i) => {
-      const prompt = tok.decode(x);
-      return scale * (judge(prompt, text(ys[i]!)).score - judge(prompt, text(refs[i]!)).score);
-    });
-  return { scale, reward };
-}
-
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const deltaText = (c: { delta: number; ci95: [number, number] }) =>
-  `Δ ${pct(c.delta)} [${pct(c.ci95[0])}, ${pct(c.ci95[1])}]`;
 
 interface Arm {
   seed: number;
@@ -164,10 +146,10 @@ async function main(): Promise<void> {
   const sampler = loadPolicy(dirs.rl_mp!);
   const sft = loadPolicy(dirs.sft_pit!);
   const v = splits.valid;
-  const oracle = oracleGap(rpit, tok, v);
+  const oracle = oracleGap(rpit, tok, v, args.oracleNoise);
   const rewards: Record<string, GapRewardFn> = {
     'R_PIT gap': gapReward(rpit, tok),
-    'oracle gap': oracle.reward,
+    [args.oracleNoise ? `oracle gap, σ ${args.oracleNoise}` : 'oracle gap']: oracle.reward,
   };
   console.log(
     `${profile} profile, seed ${seed}: rounds ${args.curricula.map((c) => `[${c}]`).join(', ')} × ${args.updates} updates, lr ${args.lr}, β ${args.klCoef}, rollouts at T=${args.rolloutT}, ${JSON.stringify({ ...ppo, ...args.overrides })}; improver judged at T=${improveT} on ${v.length} validation prompts × ${samples} draws of y_0; oracle = ${oracle.scale.toFixed(2)} × judge gap`,
@@ -195,10 +177,20 @@ async function main(): Promise<void> {
     console.log(
       `${label.padEnd(22)} judge ${m.mean.toFixed(3)} [${m.ci95[0].toFixed(3)}, ${m.ci95[1].toFixed(3)}]  vs y_0 (${meanOf(q0).toFixed(3)}): ${versus(q1, q0, `ceiling.cmp.${label}`)}`,
     );
-    return q1;
+    return { q1, y1 };
   };
 
-  const base = report('M_PIT^SFT', sft);
+  const { q1: base, y1: sftEdits } = report('M_PIT^SFT', sft);
+  // How often each reward ranks M_PIT^SFT's edits the judge's way (where the judge's score moved).
+  const agreement = (gain: number[], label: string) => {
+    const a = clusteredEditAgreement(q0, base, gain, { groups, label: `ceiling.agree.${label}` });
+    return `${label} ${a.accuracy.toFixed(3)} [${a.ci95?.map((c) => c.toFixed(3)).join(', ')}]`;
+  };
+  const rpitGain = Array.from(scoreGap(rpit, tok, xs, sftEdits, y0));
+  const oracleGain = xs.map((x, i) => oracle.gap(x, sftEdits[i]!, y0[i]!));
+  console.log(
+    `agreement with the judge on M_PIT^SFT's edits: ${agreement(rpitGain, 'R_PIT')}, ${agreement(oracleGain, 'oracle')}`,
+  );
   const data = splits.train.map((e) => ({
     prompt: policyPrompt(tok, e.prompt).slice(0, -1),
     rejected: tok.encode(e.rejected),
@@ -215,7 +207,7 @@ async function main(): Promise<void> {
       const started = performance.now();
       const { policy, summary } = await trainArm(arm, reward, curriculum);
       const label = args.curricula.length > 1 ? `${name}, rounds ${curriculum.join('+')}` : name;
-      const q1 = report(`PIT RL on ${label}`, policy);
+      const { q1 } = report(`PIT RL on ${label}`, policy);
       scores.push(q1);
       console.log(
         `${''.padEnd(22)} vs M_PIT^SFT ${versus(q1, base, `ceiling.vs-sft.${name}`)}; first → last update ${summary}; ${((performance.now() - started) / 1000).toFixed(0)} s`,
