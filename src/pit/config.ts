@@ -217,8 +217,8 @@ const DEFAULT: PipelineConfig = {
     // round-1 policy the exact judge rated below M_PIT^SFT, Δ −3.5% [−6.7%, −0.2%] (README).
     ...DEFAULT_PPO,
     // A real budget pays only with a reward that reads the edits: 150 updates a round of 128
-    // rollouts (RLOO 16 × 8, T = 0.2, β 0.05) lifted M_PIT^SFT by +5.4% [1.6%, 9.1%] against the
-    // exact judge's gap on validation, and cost it 11.6 points against R_PIT (README).
+    // rollouts (RLOO 16 × 8, T = 0.2, β 0.05) lifted M_PIT^SFT by 5–6 points against the exact
+    // judge's gap on validation (seeds 0 and 3) and cost it 6–12 against R_PIT (README).
     totalUpdates: 20,
     rounds: [0, 1],
     validateEvery: 4,
