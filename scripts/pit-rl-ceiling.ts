@@ -15,7 +15,7 @@
  *     [PPO overrides as JSON, e.g. '{"advantage":"rloo","groupSize":8,"batchSize":64,"rounds":[1]}'] [rewards]
  *
  * `"oracleNoise": σ` in the overrides adds fixed noise to the judge's gap (a noisy oracle; see
- * `oracle-gap.ts`): how accurate a gap reward must be for PIT RL to pay. Before training, the
+ * `pit-rl-common.ts`): how accurate a gap reward must be for PIT RL to pay. Before training, the
  * script prints how often R_PIT and the oracle rank M_PIT^SFT's validation edits the judge's way.
  * `rewards` is 'both' (default), 'oracle' or 'rpit': one run alone halves the time.
  *
@@ -37,7 +37,7 @@ import { meanOf } from '../src/train/loop';
 import { type GapRewardFn, trainPitRl } from '../src/train/pit_rl';
 import { ValueModel } from '../src/train/ppo';
 import { cachedStages, configOverrides } from './cached-stages';
-import { deltaText, oracleGap } from './oracle-gap';
+import { deltaText, oracleGap, rewardTrend } from './pit-rl-common';
 
 type PpoSettings = Omit<
   ReturnType<typeof resolvePipelineConfig>['pitRl'],
@@ -115,14 +115,7 @@ async function trainArm(arm: Arm, reward: GapRewardFn, curriculum: number[]) {
   );
   critic.dispose();
   const summary = trained
-    .map((r, i) => {
-      const history = r.history as Record<string, number>[];
-      // Averages over five updates: one batch's mean score is noisy.
-      const avg = (part: Record<string, number>[], key: string) =>
-        meanOf(part.map((row) => row[key]!)).toFixed(3);
-      const [head, tail] = [history.slice(0, 5), history.slice(-5)];
-      return `round ${curriculum[i]}: reward ${avg(head, 'objective/scores')} → ${avg(tail, 'objective/scores')}, kl ${avg(tail, 'objective/kl')}`;
-    })
+    .map((r, i) => `round ${curriculum[i]}: ${rewardTrend(r.history)}`)
     .join('; ');
   return { policy, summary };
 }

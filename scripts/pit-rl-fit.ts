@@ -15,16 +15,17 @@
  * `rewards` is 'both' (default), 'oracle' or 'rpit'.
  */
 import { judge } from '../src/data/synth/judge';
-import { compare, meanWithCi } from '../src/eval';
+import { compare } from '../src/eval';
 import { notebookSettings, resolvePipelineConfig } from '../src/index';
 import type { Gpt } from '../src/models';
 import { gapReward, improveOnce } from '../src/pit/generate';
 import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/stages';
 import { runtime } from '../src/runtime';
 import { policyPrompt } from '../src/train/batches';
+import { meanOf } from '../src/train/loop';
 import { type GapRewardFn, trainPitRl } from '../src/train/pit_rl';
 import { cachedStages, configOverrides } from './cached-stages';
-import { deltaText, oracleGap } from './oracle-gap';
+import { deltaText, oracleGap, rewardTrend } from './pit-rl-common';
 
 type Triple = ReturnType<typeof readSplits>['train'][number];
 
@@ -77,10 +78,8 @@ async function main(): Promise<void> {
   console.log(
     `${profile} profile, seed ${seed}: PIT RL round 0 on ${args.queries} training queries, ${args.updates} updates of RLOO (8 × 16), lr ${args.lr}, β ${args.klCoef}, rollouts at T=${args.rolloutT}; judged on ${DRAWS} improvements of each y_l at T=${temperature}`,
   );
-  for (const [name, b] of Object.entries(before)) {
-    const m = meanWithCi(b.scores, { groups: b.groups, rng: runtime.rng(`fit.mean.${name}`) });
-    console.log(`M_PIT^SFT on ${name}: judge ${m.mean.toFixed(3)}`);
-  }
+  for (const [name, b] of Object.entries(before))
+    console.log(`M_PIT^SFT on ${name}: judge ${meanOf(b.scores).toFixed(3)}`);
 
   const rewards: Record<string, GapRewardFn> = {
     oracle: oracleGap(rpit, tok, splits.valid).reward,
@@ -109,22 +108,19 @@ async function main(): Promise<void> {
         validateEvery: 0,
       },
     });
-    const history = result!.history as unknown as Record<string, number>[];
-    const avg = (rows: Record<string, number>[], key: string) =>
-      (rows.reduce((s, r) => s + r[key]!, 0) / rows.length).toFixed(3);
-    const [head, tail] = [history.slice(0, 5), history.slice(-5)];
     console.log(
-      `against ${name === 'oracle' ? 'the oracle gap' : "R_PIT's gap"}: training reward ${avg(head, 'objective/scores')} → ${avg(tail, 'objective/scores')} (first and last five updates), kl ${avg(tail, 'objective/kl')}; ${((performance.now() - started) / 1000).toFixed(0)} s`,
+      `against ${name === 'oracle' ? 'the oracle gap' : "R_PIT's gap"}: training ${rewardTrend(result!.history)} (first and last five updates); ${((performance.now() - started) / 1000).toFixed(0)} s`,
     );
     for (const [set, rows] of Object.entries(sets)) {
       const after = judged(policy, rows, set);
       const b = before[set]!;
-      const m = meanWithCi(after.scores, { groups: b.groups, rng: runtime.rng(`fit.m.${set}`) });
       const c = compare(after.scores, b.scores, {
         groups: b.groups,
         rng: runtime.rng(`fit.cmp.${name}.${set}`),
       });
-      console.log(`  ${set}: judge ${m.mean.toFixed(3)}, vs M_PIT^SFT ${deltaText(c)}`);
+      console.log(
+        `  ${set}: judge ${meanOf(after.scores).toFixed(3)}, vs M_PIT^SFT ${deltaText(c)}`,
+      );
     }
     policy.dispose();
   }

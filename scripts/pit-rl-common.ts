@@ -1,13 +1,13 @@
 /**
  * Shared by the PIT RL scripts: the exact judge's gap as a reward (an oracle no learned gap model
- * can beat) and the Δ [CI] text they print.
+ * can beat), the Δ [CI] text they print, and a round's training-reward trend.
  */
 import { judge } from '../src/data/synth/judge';
 import type { RewardModel } from '../src/models';
 import { decodeResponse, scoreGap } from '../src/pit/generate';
 import type { readSplits, readTokenizer } from '../src/pit/stages';
 import { runtime } from '../src/runtime';
-import { stdOf } from '../src/train/loop';
+import { meanOf, stdOf } from '../src/train/loop';
 import type { GapRewardFn } from '../src/train/pit_rl';
 
 /**
@@ -51,3 +51,15 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 /** "Δ +1.2% [−0.3%, 2.8%]" for a `compare` result. */
 export const deltaText = (c: { delta: number; ci95: [number, number] }): string =>
   `Δ ${pct(c.delta)} [${pct(c.ci95[0])}, ${pct(c.ci95[1])}]`;
+
+/**
+ * "reward a → b, kl c" of one PPO round: the mean score over its first and last five updates (one
+ * batch's mean is noisy) and the KL over the last five.
+ */
+export function rewardTrend(history: readonly object[]): string {
+  const rows = history as readonly Record<string, number>[];
+  const avg = (part: readonly Record<string, number>[], key: string) =>
+    meanOf(part.map((row) => row[key]!)).toFixed(3);
+  const [head, tail] = [rows.slice(0, 5), rows.slice(-5)];
+  return `reward ${avg(head, 'objective/scores')} → ${avg(tail, 'objective/scores')}, kl ${avg(tail, 'objective/kl')}`;
+}
