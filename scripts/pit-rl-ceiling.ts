@@ -14,6 +14,7 @@
  *   PITLAB_PROFILE=default npx tsx scripts/pit-rl-ceiling.ts [updates per round] [rollout T] [lr] [β]
  *     [PPO overrides as JSON, e.g. '{"advantage":"rloo","groupSize":8,"batchSize":64,"rounds":[1]}'] [rewards]
  *
+ * `"rpitFile": path` in the overrides replaces the cached R_PIT by a saved one.
  * `"oracleNoise": σ` in the overrides adds fixed noise to the judge's gap (a noisy oracle; see
  * `pit-rl-common.ts`): how accurate a gap reward must be for PIT RL to pay. Before training, the
  * script prints how often R_PIT and the oracle rank M_PIT^SFT's validation edits the judge's way.
@@ -28,7 +29,7 @@
 import { judge } from '../src/data/synth/judge';
 import { clusteredEditAgreement, compare, meanWithCi } from '../src/eval';
 import { notebookSettings, resolvePipelineConfig } from '../src/index';
-import type { Gpt, RewardModel } from '../src/models';
+import { type Gpt, loadRewardModel, type RewardModel } from '../src/models';
 import { gapReward, improveOnce, respond, scoreGap } from '../src/pit/generate';
 import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/stages';
 import { runtime } from '../src/runtime';
@@ -57,11 +58,13 @@ function parseArgs(ppo: PpoSettings, rounds: number[]) {
     rounds: curriculum = rounds,
     curricula = [curriculum],
     oracleNoise = 0,
+    rpitFile,
     ...overrides
   } = JSON.parse(process.argv[6] ?? '{}') as Partial<PpoSettings> & {
     rounds?: number[];
     curricula?: number[][];
     oracleNoise?: number;
+    rpitFile?: string;
   };
   const which = process.argv[7] ?? 'both';
   if (!['both', 'oracle', 'rpit'].includes(which))
@@ -69,7 +72,7 @@ function parseArgs(ppo: PpoSettings, rounds: number[]) {
   if (!Array.isArray(curricula) || curricula.length === 0 || !curricula.every(Array.isArray))
     throw new Error(`curricula: expected a list of round lists, got ${JSON.stringify(curricula)}`);
   if (!(oracleNoise >= 0)) throw new Error(`oracleNoise: expected σ ≥ 0, got ${oracleNoise}`);
-  return { updates, rolloutT, lr, klCoef, curricula, oracleNoise, overrides, which };
+  return { updates, rolloutT, lr, klCoef, curricula, oracleNoise, rpitFile, overrides, which };
 }
 
 interface Arm {
@@ -135,7 +138,8 @@ async function main(): Promise<void> {
   const { temperature: improveT, responseTemperature, maxNewTokens, samples } = config.improve;
   const tok = readTokenizer(dirs.tokenizer!);
   const splits = readSplits(dirs.tokenizer!);
-  const rpit = loadReward(dirs.rm_rpit!);
+  // `rpitFile` swaps in another gap model (e.g. one `reward-budget.ts` trained) for the stage's
+  const rpit = args.rpitFile ? loadRewardModel(args.rpitFile) : loadReward(dirs.rm_rpit!);
   const sampler = loadPolicy(dirs.rl_mp!);
   const sft = loadPolicy(dirs.sft_pit!);
   const v = splits.valid;

@@ -85,3 +85,47 @@ export function clusteredEditAgreement(
   const groups = rows.map((i) => opts.groups[i]!);
   return { edits, accuracy, ci95: clusteredFraction(hits, { ...opts, groups }).ci95 };
 }
+
+/** `clusteredEditAgreement` on all edits, and apart on the improving and the worsening ones. */
+export interface EditReadout {
+  all: EditAgreement;
+  improving: EditAgreement;
+  worsening: EditAgreement;
+  /**
+   * The mean of the improving and the worsening accuracies: 0.5 for any constant prediction, where
+   * `all.accuracy` gives a constant "better" the share of edits that improve.
+   */
+  balanced: number;
+}
+
+/**
+ * Agreement read three ways. A policy's edits mostly improve, so a model that calls every edit an
+ * improvement scores that share on `all` while it ranks nothing; `balanced` is not fooled.
+ */
+export function clusteredEditReadout(
+  before: ArrayLike<number>,
+  after: ArrayLike<number>,
+  predictedGain: ArrayLike<number>,
+  opts: BootstrapOptions & { groups: ArrayLike<number> },
+  tieEps: number = DEFAULT_TIE_EPS,
+): EditReadout {
+  // rows moving the other way count as ties (after := before), so each part keeps its own edits
+  const only = (sign: number) =>
+    Float64Array.from(after, (a, i) => (Math.sign(a - before[i]!) === sign ? a : before[i]!));
+  const read = (part: ArrayLike<number>, name: string) =>
+    clusteredEditAgreement(
+      before,
+      part,
+      predictedGain,
+      { ...opts, label: `${opts.label ?? 'editReadout'}.${name}` },
+      tieEps,
+    );
+  const improving = read(only(1), 'up');
+  const worsening = read(only(-1), 'down');
+  return {
+    all: read(after, 'all'),
+    improving,
+    worsening,
+    balanced: (improving.accuracy + worsening.accuracy) / 2,
+  };
+}

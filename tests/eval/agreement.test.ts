@@ -1,7 +1,12 @@
 /** A reward model's agreement with a judge on the edits a policy made. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { clusteredEditAgreement, editAgreement, wilsonInterval } from '../../src/eval';
+import {
+  clusteredEditAgreement,
+  clusteredEditReadout,
+  editAgreement,
+  wilsonInterval,
+} from '../../src/eval';
 import { runtime } from '../../src/runtime';
 
 test('editAgreement counts only rows the judge scored differently, by sign', () => {
@@ -52,6 +57,29 @@ test('clusteredEditAgreement: same accuracy, an interval that counts prompts, no
   const none = clusteredEditAgreement([0.5], [0.5], [1], { groups: [0] });
   assert.is(none.edits, 0);
   assert.is(none.ci95, undefined);
+});
+
+test('clusteredEditReadout: a constant "better" scores the improving share on all edits, 0.5 balanced', () => {
+  // 6 improving edits, 2 worsening, 2 ties, one per prompt
+  const before = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5];
+  const after = [0.75, 0.75, 0.75, 0.75, 0.75, 0.75, 0.25, 0.25, 0.5, 0.5];
+  const groups = before.map((_, i) => i);
+  const constant = clusteredEditReadout(
+    before,
+    after,
+    before.map(() => 1),
+    { groups },
+  );
+  assert.is(constant.all.edits, 8);
+  assert.is(constant.all.accuracy, 0.75);
+  assert.equal([constant.improving.edits, constant.improving.accuracy], [6, 1]);
+  assert.equal([constant.worsening.edits, constant.worsening.accuracy], [2, 0]);
+  assert.is(constant.balanced, 0.5);
+  // a model right on half the improving edits and on both worsening ones
+  const gain = [1, 1, 1, -1, -1, -1, -1, -1, 7, -7];
+  const read = clusteredEditReadout(before, after, gain, { groups });
+  assert.is(read.all.accuracy, 5 / 8);
+  assert.is(read.balanced, (0.5 + 1) / 2);
 });
 
 test.run();
