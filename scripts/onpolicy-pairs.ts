@@ -18,17 +18,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { judge } from '../src/data/synth/judge';
 import { DEFAULT_TAU, labelPair } from '../src/data/synth/pairs';
 import { parsePrompt } from '../src/data/synth/task';
 import { clusteredEditAgreement } from '../src/eval';
 import { notebookSettings, resolvePipelineConfig, runStages } from '../src/index';
-import { copyTrunk, loadRewardModel, RewardModel, saveRewardModel } from '../src/models';
+import { copyTrunk, RewardModel, rewardModelFrom } from '../src/models';
 import { trainSettings } from '../src/pit/config';
-import { improveOnce, respond, scoreGap, scoreRp } from '../src/pit/generate';
+import { scoreGap, scoreRp } from '../src/pit/generate';
 import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/stages';
 import { Rng, runtime } from '../src/runtime';
 import { evaluateReward, type Pair, trainReward } from '../src/train/reward';
+import { improverEdits } from './improver-edits';
 
 const VALID_DRAWS = 4;
 
@@ -48,25 +48,11 @@ async function main(): Promise<void> {
   const splits = readSplits(dirOf('tokenizer'));
   const mpRl = loadPolicy(dirOf('rl_mp'));
   const mpit = loadPolicy(dirOf('sft_pit'));
-  const { responseTemperature, temperature, maxNewTokens } = config.improve;
-  const answerAndEdit = (xs: string[], label: string) => {
-    const y0 = respond(mpRl, tok, xs, {
-      temperature: responseTemperature,
-      maxNewTokens,
-      rng: runtime.rng(`${label}.y0`),
-    });
-    const y1 = improveOnce(mpit, tok, xs, y0, {
-      temperature,
-      maxNewTokens,
-      rng: runtime.rng(`${label}.y1`),
-    });
-    return { y0, y1 };
-  };
-
+  const models = { mpRl, mpit, tok };
   // 1. edit pairs on training prompts, labelled by the simulated labeller
   const t0 = Date.now();
   const trainPrompts = [...new Set(splits.train.map((p) => p.prompt))].slice(0, nPrompts);
-  const edits = answerAndEdit(trainPrompts, 'onpolicy.train');
+  const edits = improverEdits(models, trainPrompts, config.improve, 1, 'onpolicy.train');
   const labeller = new Rng(seed).fork('onpolicy/labels');
   const editPairs: Pair[] = [];
   trainPrompts.forEach((x, i) => {
@@ -104,13 +90,7 @@ async function main(): Promise<void> {
     { tokenizer: tok, train: mixture },
     { ...trainSettings(scaled(config.reward), work, 'rp_onpolicy'), loss: 'rp-difference' },
   );
-  saveRewardModel(path.join(work, 'rp.safetensors'), rp);
-  const init = loadRewardModel(path.join(work, 'rp.safetensors'));
-  const rpit = new RewardModel('rpit', init.trunk, {
-    head: init.head,
-    pooling: init.pooling,
-    loglikWeight: init.loglikWeight,
-  });
+  const rpit = rewardModelFrom(rp, 'rpit');
   await trainReward(
     { reward: rpit, rp },
     { tokenizer: tok, train: mixture },
@@ -120,12 +100,9 @@ async function main(): Promise<void> {
   rmSync(work, { recursive: true, force: true });
 
   // 3. validation: the data's pairs, and M_PIT^SFT's edits of M_P^RL's answers
-  const validPrompts = [...new Set(splits.valid.map((p) => p.prompt))];
-  const xs = validPrompts.flatMap((x) => Array.from({ length: VALID_DRAWS }, () => x));
-  const groups = validPrompts.flatMap((_, g) => Array.from({ length: VALID_DRAWS }, () => g));
-  const v = answerAndEdit(xs, 'onpolicy.valid');
-  const before = xs.map((x, i) => judge(x, v.y0[i]!).score);
-  const after = xs.map((x, i) => judge(x, v.y1[i]!).score);
+  const validPrompts = splits.valid.map((p) => p.prompt);
+  const v = improverEdits(models, validPrompts, config.improve, VALID_DRAWS, 'onpolicy.valid');
+  const { xs, groups, before, after } = v;
   const agreement = (gain: ArrayLike<number>, label: string) =>
     clusteredEditAgreement(before, after, gain, { groups, label: `onpolicy.${label}` });
   const scoreModels = (r: RewardModel, g: RewardModel, label: string) => {

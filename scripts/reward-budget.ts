@@ -3,7 +3,7 @@
  * trains R_P 100 steps of 32 pairs (a quarter of one pass over the 13,000 training pairs) and
  * R_PIT 200. This trains R_P from M_P^SFT with the settings below and every `every` steps scores
  * it on validation only: the data's validation pairs, and M_PIT^SFT's edits of M_P^RL's answers
- * (`validation-edits.ts`: all, improving and worsening edits apart, their balanced mean, and how
+ * (`improver-edits.ts`: all, improving and worsening edits apart, their balanced mean, and how
  * it orders two improvements of one answer, as a group baseline compares them).
  * With `editPrompts` > 0 the training mixture holds `editShare` of *edit pairs*: the same kind of
  * edits on that many training prompts, labelled by the task's simulated labeller (`labelPair`,
@@ -26,10 +26,10 @@ import { parsePrompt } from '../src/data/synth/task';
 import { notebookSettings, resolvePipelineConfig } from '../src/index';
 import {
   copyTrunk,
-  loadRewardModel,
   REWARD_POOLINGS,
   RewardModel,
   type RewardPooling,
+  rewardModelFrom,
   saveRewardModel,
 } from '../src/models';
 import { trainSettings } from '../src/pit/config';
@@ -38,7 +38,7 @@ import { loadPolicy, readSplits, readTokenizer } from '../src/pit/stages';
 import { Rng, runtime } from '../src/runtime';
 import { evaluateReward, type Pair, trainReward } from '../src/train/reward';
 import { cachedStages } from './cached-stages';
-import { editReadout, readoutText, siblingReadout, validationEdits } from './validation-edits';
+import { editReadout, improverEdits, readoutText, siblingReadout } from './improver-edits';
 
 const SETTINGS = {
   steps: 3000,
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
       editPairs = JSON.parse(readFileSync(s.editFile, 'utf8')).pairs as Pair[];
     } else {
       const prompts = [...new Set(splits.train.map((p) => p.prompt))].slice(0, s.editPrompts);
-      const e = validationEdits(models, prompts, config.improve, s.editDraws, 'budget.train');
+      const e = improverEdits(models, prompts, config.improve, s.editDraws, 'budget.train');
       const labeller = new Rng(seed).fork('budget/labels');
       // 'edit': y_0 against its improvement; 'siblings': two improvements of one y_0
       const [as, bs] = s.editPairs === 'siblings' ? [e.y1, e.sibling] : [e.y0, e.y1];
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   const train = mixture(splits.train, editPairs, s.editShare);
 
   // 2. the validation edits every model is scored on
-  const edits = validationEdits(
+  const edits = improverEdits(
     models,
     splits.valid.map((p) => p.prompt),
     config.improve,
@@ -161,13 +161,7 @@ async function main(): Promise<void> {
   );
   report('R_P', s.steps, rp);
   if (s.rpitSteps > 0) {
-    saveRewardModel(path.join(work, 'rp.safetensors'), rp);
-    const init = loadRewardModel(path.join(work, 'rp.safetensors'));
-    const rpit = new RewardModel('rpit', init.trunk, {
-      head: init.head,
-      pooling: s.pooling,
-      loglikWeight: init.loglikWeight,
-    });
+    const rpit = rewardModelFrom(rp, 'rpit');
     await trainReward(
       { reward: rpit, rp },
       { tokenizer: tok, train },

@@ -2,7 +2,7 @@
  * Which part of the reward models misreads the improver's edits? On validation prompts only,
  * M_P^RL answers (y_0, as the evaluation samples it) and M_PIT^SFT improves once (y_1, and a
  * sibling), and each signal below predicts the gain of y_1 over y_0. On the edits that changed the
- * exact judge's score, the fraction each ranks the judge's way (`validation-edits.ts`):
+ * exact judge's score, the fraction each ranks the judge's way (`improver-edits.ts`):
  *   - R_PIT and R_P as trained ('eos+loglik'), and each of their two parts alone: the EOS head
  *     (λ = 0) and λ × the trunk's mean log-likelihood (a zero head);
  *   - M_P^SFT's mean log-likelihood of the response, untrained;
@@ -23,8 +23,8 @@ import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/st
 import { runtime } from '../src/runtime';
 import { idsTensor, padRight, policyPrompt, responseIds } from '../src/train/batches';
 import { cachedStages } from './cached-stages';
+import { editReadout, improverEdits, readoutText, siblingReadout } from './improver-edits';
 import { oracleGap } from './pit-rl-common';
-import { editReadout, readoutText, siblingReadout, validationEdits } from './validation-edits';
 
 const BATCH = 128;
 
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   const rp = loadReward(dirs.rm_rp!);
   const rpit = loadReward(dirs.rm_rpit!);
 
-  const e = validationEdits(
+  const e = improverEdits(
     { mpRl, mpit, tok },
     splits.valid.map((p) => p.prompt),
     config.improve,

@@ -35,6 +35,7 @@ export {
   type RewardModelOptions,
   type RewardPooling,
   readoutWeights,
+  rewardModelFrom,
   saveRewardModel,
 } from './reward';
 export { loadSafetensors, type StTensor, saveSafetensors, writeFileAtomic } from './safetensors';

@@ -375,6 +375,19 @@ export function copyTrunk(model: Gpt): Gpt {
   return new Gpt(model.config, params);
 }
 
+/**
+ * A reward model of `kind` that starts as a copy of `from`: trunk, head, pooling and λ (R_PIT starts
+ * from R_P). The offset is not copied: training sets the new model's own.
+ */
+export function rewardModelFrom(from: RewardModel, kind: RewardKind): RewardModel {
+  const { nEmbd } = from.trunk.config;
+  return new RewardModel(kind, copyTrunk(from.trunk), {
+    head: new ScalarHead(nEmbd, { weight: from.head.weight, bias: from.head.bias }),
+    pooling: from.pooling,
+    loglikWeight: from.loglikWeight,
+  });
+}
+
 /** Saves weights, kind, offset and trunk config in one safetensors file (atomic). */
 export function saveRewardModel(path: string, rm: RewardModel): void {
   const tensors = new Map<string, StTensor>();

@@ -15,6 +15,7 @@ import {
   loadRewardModel,
   pitRankingLoss,
   RewardModel,
+  rewardModelFrom,
   saveRewardModel,
 } from '../../src/models';
 import { Rng, runtime } from '../../src/runtime';
@@ -94,6 +95,34 @@ test('R_PIT reads both EOS: started from R_P, r(x, y, y_ref) = R_P(x, y) − R_P
   );
   assert.throws(() => score(rpit, [rpInput(tok, 'a', 'c').slice(0, -1)]), /row 0 has no EOS/);
   rpit.trunk.dispose();
+  rp.dispose();
+});
+
+test('rewardModelFrom copies trunk, head, pooling and λ; the copy trains apart from its source', () => {
+  runtime.seed(6);
+  const tok = new WordTokenizer(['a', 'c', 'd', 'e', 'g', 'b']);
+  const rp = new RewardModel(
+    'rp',
+    { ...TINY, vocabSize: tok.vocabSize },
+    { pooling: 'eos+loglik', loglikWeight: 1.5 },
+  );
+  rp.offset = 3;
+  const rpit = rewardModelFrom(rp, 'rpit');
+  assert.equal(
+    [rpit.kind, rpit.pooling, rpit.loglikWeight, rpit.offset],
+    ['rpit', 'eos+loglik', 1.5, 0],
+  );
+  const before = [...rp.params()].map(([name, v]) => [name, Array.from(v.dataSync())]);
+  assert.equal(
+    [...rpit.params()].map(([name, v]) => [name, Array.from(v.dataSync())]),
+    before,
+  );
+  for (const v of rpit.variables()) v.assign(tf.tidy(() => v.add(1)));
+  assert.equal(
+    [...rp.params()].map(([name, v]) => [name, Array.from(v.dataSync())]),
+    before,
+  );
+  rpit.dispose();
   rp.dispose();
 });
 

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { Gpt, type PitLoss } from '../../models';
-import { copyTrunk, RewardModel, saveRewardModel } from '../../models/reward';
+import { copyTrunk, RewardModel, rewardModelFrom, saveRewardModel } from '../../models/reward';
 import { runtime } from '../../runtime';
 import { evaluateReward, trainReward } from '../../train/reward';
 import { sftExamples, trainSft } from '../../train/sft';
@@ -35,14 +35,11 @@ function initialRp(ctx: Ctx): RewardModel {
  * 0.57 after 100 steps, loss still at the chance value 5·ln 2.)
  */
 function initialRpit(ctx: Ctx, loss: PitLoss): RewardModel {
-  const init = loadReward(ctx.inputs.rp!);
+  const rp = loadReward(ctx.inputs.rp!);
   // The 'rp-difference' ablation keeps R_P's layout and reads gaps as score differences.
-  const kind = loss === 'rp-difference' ? 'rpit-diff' : 'rpit';
-  return new RewardModel(kind, init.trunk, {
-    head: init.head,
-    pooling: init.pooling,
-    loglikWeight: init.loglikWeight,
-  });
+  const rpit = rewardModelFrom(rp, loss === 'rp-difference' ? 'rpit-diff' : 'rpit');
+  rp.dispose();
+  return rpit;
 }
 
 /** R_PIT's loss: the ablation's own, else the config's (the paper's five constraints by default). */

@@ -1,10 +1,9 @@
 /**
- * The improver's edits on validation prompts, as the reward-model diagnostics read them: M_P^RL
- * answers each distinct validation prompt `draws` times (y_0, sampled as the evaluation samples
- * it) and M_PIT^SFT improves each answer once (y_1, at the improver's temperature). The exact judge
- * scores both. Test prompts are never read.
+ * The improver's edits, as the reward-model diagnostics read them: M_P^RL answers each distinct
+ * prompt `draws` times (y_0, sampled as the evaluation samples it) and M_PIT^SFT improves each
+ * answer twice (y_1 and a sibling, at the improver's temperature). The exact judge scores all
+ * three. Callers pass validation prompts to score models, training prompts to label new pairs.
  */
-
 import type { Tokenizer } from '../src/data';
 import { judge } from '../src/data/synth/judge';
 import { clusteredEditAgreement, clusteredEditReadout, type EditReadout } from '../src/eval';
@@ -13,7 +12,7 @@ import type { Gpt } from '../src/models';
 import { improveOnce, respond } from '../src/pit/generate';
 import { runtime } from '../src/runtime';
 
-export interface ValidationEdits {
+export interface ImproverEdits {
   xs: string[];
   /** Each row's prompt index: the bootstrap's cluster. */
   groups: number[];
@@ -27,17 +26,17 @@ export interface ValidationEdits {
   siblingScore: number[];
 }
 
-export function validationEdits(
+export function improverEdits(
   models: { mpRl: Gpt; mpit: Gpt; tok: Tokenizer },
-  validPrompts: readonly string[],
+  prompts: readonly string[],
   improve: ReturnType<typeof resolvePipelineConfig>['improve'],
   draws: number,
   label: string,
-): ValidationEdits {
+): ImproverEdits {
   const { mpRl, mpit, tok } = models;
-  const prompts = [...new Set(validPrompts)];
-  const xs = prompts.flatMap((x) => Array.from({ length: draws }, () => x));
-  const groups = prompts.flatMap((_, g) => Array.from({ length: draws }, () => g));
+  const distinct = [...new Set(prompts)];
+  const xs = distinct.flatMap((x) => Array.from({ length: draws }, () => x));
+  const groups = distinct.flatMap((_, g) => Array.from({ length: draws }, () => g));
   const { responseTemperature, temperature, maxNewTokens } = improve;
   const y0 = respond(mpRl, tok, xs, {
     temperature: responseTemperature,
@@ -68,11 +67,7 @@ export function validationEdits(
 }
 
 /** `clusteredEditReadout` of `gain`, a predicted score of y_1 over y_0, on these edits. */
-export function editReadout(
-  e: ValidationEdits,
-  gain: ArrayLike<number>,
-  label: string,
-): EditReadout {
+export function editReadout(e: ImproverEdits, gain: ArrayLike<number>, label: string): EditReadout {
   return clusteredEditReadout(e.before, e.after, gain, { groups: e.groups, label });
 }
 
@@ -82,7 +77,7 @@ export function editReadout(
  * advantages compare samples of one query like this, so a constant bias toward edits cancels.
  */
 export function siblingReadout(
-  e: ValidationEdits,
+  e: ImproverEdits,
   gain: ArrayLike<number>,
   siblingGain: ArrayLike<number>,
   label: string,
