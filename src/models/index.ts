@@ -26,8 +26,6 @@ export {
   tokenLogProbsComposite,
 } from './loss';
 export {
-  copyTrunk,
-  loadRewardModel,
   loglikLayout,
   REWARD_POOLINGS,
   type RewardKind,
@@ -35,8 +33,7 @@ export {
   type RewardModelOptions,
   type RewardPooling,
   readoutWeights,
-  rewardModelFrom,
-  saveRewardModel,
 } from './reward';
+export { copyTrunk, loadRewardModel, rewardModelFrom, saveRewardModel } from './reward_store';
 export { loadSafetensors, type StTensor, saveSafetensors, writeFileAtomic } from './safetensors';
 export { type SampleOptions, type SampleResult, sample, sampleToken } from './sample';

@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } fr
 import path from 'node:path';
 import { BpeTokenizer, type RefineDemo, type Tokenizer, WordTokenizer } from '../../data';
 import { loadGpt } from '../../models';
-import { loadRewardModel } from '../../models/reward';
+import { loadRewardModel } from '../../models/reward_store';
 import type { Pair } from '../../train/reward';
 
 /** Artifact file names, by what they hold. */

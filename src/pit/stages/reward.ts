@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { Gpt, type PitLoss } from '../../models';
-import { copyTrunk, RewardModel, rewardModelFrom, saveRewardModel } from '../../models/reward';
+import { RewardModel } from '../../models/reward';
+import { copyTrunk, rewardModelFrom, saveRewardModel } from '../../models/reward_store';
 import { runtime } from '../../runtime';
 import { evaluateReward, trainReward } from '../../train/reward';
 import { sftExamples, trainSft } from '../../train/sft';
