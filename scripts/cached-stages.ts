@@ -3,7 +3,9 @@
  * `PITLAB_CONFIG` (JSON, as `pitlab run --config` takes) picks the stages of an overridden run.
  */
 import path from 'node:path';
-import { type Profile, pipelineGraph } from '../src/index';
+import { notebookSettings, type Profile, pipelineGraph, resolvePipelineConfig } from '../src/index';
+import { readSplits, readTokenizer } from '../src/pit/stages';
+import { runtime } from '../src/runtime';
 
 /** The overrides in PITLAB_CONFIG, or none. */
 export function configOverrides(env: NodeJS.ProcessEnv = process.env): object {
@@ -33,4 +35,19 @@ export function cachedStages(
     dirs[name] = path.join(options.cacheDir, name, node.key);
   }
   return dirs;
+}
+
+/**
+ * What a script starts from: the notebook settings (PITLAB_PROFILE, PITLAB_SEED, PITLAB_CACHE), the
+ * config with PITLAB_CONFIG's overrides, a ready runtime seeded with the seed, the dirs of the
+ * tokenizer and of `names`, and the tokenizer and splits.
+ */
+export async function openCachedRun(names: string[]) {
+  const { profile, seed, cacheDir } = notebookSettings();
+  const config = resolvePipelineConfig(profile, configOverrides());
+  await runtime.ready();
+  const dirs = cachedStages({ profile, seed, cacheDir }, ['tokenizer', ...names]);
+  runtime.seed(seed);
+  const tok = readTokenizer(dirs.tokenizer!);
+  return { profile, seed, config, dirs, tok, splits: readSplits(dirs.tokenizer!) };
 }

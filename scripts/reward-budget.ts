@@ -23,7 +23,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_TAU, labelPair } from '../src/data/synth/pairs';
 import { parsePrompt } from '../src/data/synth/task';
-import { notebookSettings, resolvePipelineConfig } from '../src/index';
 import {
   copyTrunk,
   REWARD_POOLINGS,
@@ -34,10 +33,10 @@ import {
 } from '../src/models';
 import { trainSettings } from '../src/pit/config';
 import { scoreGap, scoreRp } from '../src/pit/generate';
-import { loadPolicy, readSplits, readTokenizer } from '../src/pit/stages';
+import { loadPolicy } from '../src/pit/stages';
 import { Rng, runtime } from '../src/runtime';
 import { evaluateReward, type Pair, trainReward } from '../src/train/reward';
-import { cachedStages } from './cached-stages';
+import { openCachedRun } from './cached-stages';
 import { editReadout, improverEdits, readoutText, siblingReadout } from './improver-edits';
 
 const SETTINGS = {
@@ -71,18 +70,11 @@ async function main(): Promise<void> {
   const s: Settings = { ...SETTINGS, ...JSON.parse(process.argv[2] ?? '{}') };
   if (!REWARD_POOLINGS.includes(s.pooling))
     throw new Error(`pooling: expected one of ${REWARD_POOLINGS.join(', ')}, got '${s.pooling}'`);
-  const { profile, seed, cacheDir } = notebookSettings();
-  const config = resolvePipelineConfig(profile);
-  await runtime.ready();
-  const dirs = cachedStages({ profile, seed, cacheDir }, [
-    'tokenizer',
+  const { profile, seed, config, dirs, tok, splits } = await openCachedRun([
     'sft_mp',
     'sft_pit',
     'rl_mp',
   ]);
-  runtime.seed(seed);
-  const tok = readTokenizer(dirs.tokenizer!);
-  const splits = readSplits(dirs.tokenizer!);
   const models = { mpRl: loadPolicy(dirs.rl_mp!), mpit: loadPolicy(dirs.sft_pit!), tok };
   const t0 = Date.now();
   const seconds = () => Math.round((Date.now() - t0) / 1000);

@@ -16,13 +16,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Tokenizer } from '../src/data';
-import { notebookSettings, resolvePipelineConfig } from '../src/index';
 import { type Gpt, RewardModel, ScalarHead, sequenceLogProbs } from '../src/models';
 import { scoreGap, scoreRp } from '../src/pit/generate';
-import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/stages';
+import { loadPolicy, loadReward } from '../src/pit/stages';
 import { runtime } from '../src/runtime';
 import { idsTensor, padRight, policyPrompt, responseIds } from '../src/train/batches';
-import { cachedStages } from './cached-stages';
+import { openCachedRun } from './cached-stages';
 import { editReadout, improverEdits, readoutText, siblingReadout } from './improver-edits';
 import { oracleGap } from './pit-rl-common';
 
@@ -115,20 +114,13 @@ function improverSignals(
 
 async function main(): Promise<void> {
   const draws = Number(process.argv[2] ?? 4);
-  const { profile, seed, cacheDir } = notebookSettings();
-  const config = resolvePipelineConfig(profile);
-  await runtime.ready();
-  const dirs = cachedStages({ profile, seed, cacheDir }, [
-    'tokenizer',
+  const { profile, seed, config, dirs, tok, splits } = await openCachedRun([
     'sft_mp',
     'sft_pit',
     'rl_mp',
     'rm_rp',
     'rm_rpit',
   ]);
-  runtime.seed(seed);
-  const tok = readTokenizer(dirs.tokenizer!);
-  const splits = readSplits(dirs.tokenizer!);
   const mpRl = loadPolicy(dirs.rl_mp!);
   const mpit = loadPolicy(dirs.sft_pit!);
   const sftMp = loadPolicy(dirs.sft_mp!);
