@@ -6,11 +6,14 @@
  */
 import type { Tokenizer } from '../src/data';
 import { judge } from '../src/data/synth/judge';
+import { DEFAULT_TAU, labelPair } from '../src/data/synth/pairs';
+import { parsePrompt } from '../src/data/synth/task';
 import { clusteredEditAgreement, clusteredEditReadout, type EditReadout } from '../src/eval';
 import type { resolvePipelineConfig } from '../src/index';
 import type { Gpt } from '../src/models';
 import { improveOnce, respond } from '../src/pit/generate';
-import { runtime } from '../src/runtime';
+import { type Rng, runtime } from '../src/runtime';
+import type { Pair } from '../src/train/reward';
 
 export interface ImproverEdits {
   xs: string[];
@@ -96,4 +99,21 @@ export function siblingReadout(
 export function readoutText(r: EditReadout): string {
   const ci = r.all.ci95 ? ` [${r.all.ci95[0].toFixed(3)}, ${r.all.ci95[1].toFixed(3)}]` : '';
   return `${r.all.accuracy.toFixed(3)}${ci} (${r.all.edits}); up ${r.improving.accuracy.toFixed(3)} (${r.improving.edits}), down ${r.worsening.accuracy.toFixed(3)} (${r.worsening.edits}), balanced ${r.balanced.toFixed(3)}`;
+}
+
+/** (x, as[i], bs[i]) labelled by the task's simulated labeller (`labelPair`); ties dropped. */
+export function labelledPairs(xs: string[], as: string[], bs: string[], labeller: Rng): Pair[] {
+  const pairs: Pair[] = [];
+  xs.forEach((x, i) => {
+    const pair = labelPair(parsePrompt(x), as[i]!, bs[i]!, labeller, DEFAULT_TAU);
+    if (pair) pairs.push({ prompt: pair.prompt, chosen: pair.chosen, rejected: pair.rejected });
+  });
+  return pairs;
+}
+
+/** `data` with `extra` repeated so that it makes up `share` of the mixture the trainers sample. */
+export function mixture(data: Pair[], extra: Pair[], share: number) {
+  if (extra.length === 0 || share <= 0) return { pairs: data, repeats: 0 };
+  const repeats = Math.max(1, Math.round((share / (1 - share)) * (data.length / extra.length)));
+  return { pairs: [...data, ...Array.from({ length: repeats }, () => extra).flat()], repeats };
 }

@@ -18,17 +18,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEFAULT_TAU, labelPair } from '../src/data/synth/pairs';
-import { parsePrompt } from '../src/data/synth/task';
 import { clusteredEditAgreement } from '../src/eval';
 import { notebookSettings, resolvePipelineConfig, runStages } from '../src/index';
 import { copyTrunk, RewardModel, rewardModelFrom } from '../src/models';
 import { trainSettings } from '../src/pit/config';
-import { scoreGap, scoreRp } from '../src/pit/generate';
+import { scoreGap } from '../src/pit/generate';
 import { loadPolicy, loadReward, readSplits, readTokenizer } from '../src/pit/stages';
 import { Rng, runtime } from '../src/runtime';
 import { evaluateReward, type Pair, trainReward } from '../src/train/reward';
-import { improverEdits } from './improver-edits';
+import { improverEdits, labelledPairs, mixture } from './improver-edits';
 
 const VALID_DRAWS = 4;
 
@@ -54,25 +52,13 @@ async function main(): Promise<void> {
   const trainPrompts = [...new Set(splits.train.map((p) => p.prompt))].slice(0, nPrompts);
   const edits = improverEdits(models, trainPrompts, config.improve, 1, 'onpolicy.train');
   const labeller = new Rng(seed).fork('onpolicy/labels');
-  const editPairs: Pair[] = [];
-  trainPrompts.forEach((x, i) => {
-    const pair = labelPair(parsePrompt(x), edits.y0[i]!, edits.y1[i]!, labeller, DEFAULT_TAU);
-    if (pair) editPairs.push({ prompt: pair.prompt, chosen: pair.chosen, rejected: pair.rejected });
-  });
+  const editPairs = labelledPairs(edits.xs, edits.y0, edits.y1, labeller);
   const dataPairs: Pair[] = splits.train.map((p) => ({
     prompt: p.prompt,
     chosen: p.chosen,
     rejected: p.rejected,
   }));
-  // repeat the edit pairs so they are `share` of the mixture the trainers sample from
-  const repeats = Math.max(
-    1,
-    Math.round((share / (1 - share)) * (dataPairs.length / editPairs.length)),
-  );
-  const mixture =
-    share > 0
-      ? [...dataPairs, ...Array.from({ length: repeats }, () => editPairs).flat()]
-      : dataPairs;
+  const { pairs: mixed, repeats } = mixture(dataPairs, editPairs, share);
   const sampleS = (Date.now() - t0) / 1000;
 
   // 2. R_P and R_PIT retrained on the mixture, as the profile trains them
@@ -87,13 +73,13 @@ async function main(): Promise<void> {
   });
   await trainReward(
     { reward: rp },
-    { tokenizer: tok, train: mixture },
+    { tokenizer: tok, train: mixed },
     { ...trainSettings(scaled(config.reward), work, 'rp_onpolicy'), loss: 'rp-difference' },
   );
   const rpit = rewardModelFrom(rp, 'rpit');
   await trainReward(
     { reward: rpit, rp },
-    { tokenizer: tok, train: mixture },
+    { tokenizer: tok, train: mixed },
     { ...trainSettings(scaled(config.gapReward), work, 'rpit_onpolicy'), loss: 'five-constraints' },
   );
   const trainS = (Date.now() - t1) / 1000;
@@ -106,7 +92,7 @@ async function main(): Promise<void> {
   const agreement = (gain: ArrayLike<number>, label: string) =>
     clusteredEditAgreement(before, after, gain, { groups, label: `onpolicy.${label}` });
   const scoreModels = (r: RewardModel, g: RewardModel, label: string) => {
-    const rpGain = diff(scoreRp(r, tok, xs, v.y1), scoreRp(r, tok, xs, v.y0));
+    const rpGain = scoreGap(r, tok, xs, v.y1, v.y0);
     return {
       validPairs: {
         rp: evaluateReward(r, tok, splits.valid).eval_accuracy,
@@ -131,7 +117,7 @@ async function main(): Promise<void> {
     repeats,
     share,
     stepsScale,
-    mixture: mixture.length,
+    mixture: mixed.length,
     seconds: { sample: Math.round(sampleS), train: Math.round(trainS) },
     validEdits: xs.length,
     run: scoreModels(runRp, runRpit, 'run'),
@@ -139,10 +125,6 @@ async function main(): Promise<void> {
   };
   console.log(JSON.stringify(result));
   for (const m of [runRp, runRpit, rp, rpit, mpRl, mpit]) m.dispose();
-}
-
-function diff(a: ArrayLike<number>, b: ArrayLike<number>): Float32Array {
-  return Float32Array.from({ length: a.length }, (_, i) => a[i]! - b[i]!);
 }
 
 main().catch((err) => {

@@ -21,8 +21,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEFAULT_TAU, labelPair } from '../src/data/synth/pairs';
-import { parsePrompt } from '../src/data/synth/task';
 import {
   copyTrunk,
   REWARD_POOLINGS,
@@ -32,12 +30,19 @@ import {
   saveRewardModel,
 } from '../src/models';
 import { trainSettings } from '../src/pit/config';
-import { scoreGap, scoreRp } from '../src/pit/generate';
+import { scoreGap } from '../src/pit/generate';
 import { loadPolicy } from '../src/pit/stages';
 import { Rng, runtime } from '../src/runtime';
 import { evaluateReward, type Pair, trainReward } from '../src/train/reward';
 import { openCachedRun } from './cached-stages';
-import { editReadout, improverEdits, readoutText, siblingReadout } from './improver-edits';
+import {
+  editReadout,
+  improverEdits,
+  labelledPairs,
+  mixture,
+  readoutText,
+  siblingReadout,
+} from './improver-edits';
 
 const SETTINGS = {
   steps: 3000,
@@ -55,16 +60,6 @@ const SETTINGS = {
   draws: 4,
 };
 type Settings = typeof SETTINGS;
-
-const diff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
-  Float32Array.from({ length: a.length }, (_, i) => a[i]! - b[i]!);
-
-/** The data's training pairs, with `share` of edit pairs (repeated to make it up). */
-function mixture(data: Pair[], edits: Pair[], share: number): Pair[] {
-  if (edits.length === 0 || share <= 0) return data;
-  const repeats = Math.max(1, Math.round((share / (1 - share)) * (data.length / edits.length)));
-  return [...data, ...Array.from({ length: repeats }, () => edits).flat()];
-}
 
 async function main(): Promise<void> {
   const s: Settings = { ...SETTINGS, ...JSON.parse(process.argv[2] ?? '{}') };
@@ -92,11 +87,7 @@ async function main(): Promise<void> {
       const labeller = new Rng(seed).fork('budget/labels');
       // 'edit': y_0 against its improvement; 'siblings': two improvements of one y_0
       const [as, bs] = s.editPairs === 'siblings' ? [e.y1, e.sibling] : [e.y0, e.y1];
-      e.xs.forEach((x, i) => {
-        const pair = labelPair(parsePrompt(x), as[i]!, bs[i]!, labeller, DEFAULT_TAU);
-        if (pair)
-          editPairs.push({ prompt: pair.prompt, chosen: pair.chosen, rejected: pair.rejected });
-      });
+      editPairs = labelledPairs(e.xs, as, bs, labeller);
       if (s.editFile)
         writeFileSync(
           s.editFile,
@@ -105,7 +96,7 @@ async function main(): Promise<void> {
     }
     console.log(`${editPairs.length} edit pairs (${seconds()} s)`);
   }
-  const train = mixture(splits.train, editPairs, s.editShare);
+  const train = mixture(splits.train, editPairs, s.editShare).pairs;
 
   // 2. the validation edits every model is scored on
   const edits = improverEdits(
@@ -116,10 +107,8 @@ async function main(): Promise<void> {
     'budget',
   );
   const report = (name: string, step: number, rm: RewardModel) => {
-    const over = (ys: string[]) =>
-      rm.kind === 'rpit'
-        ? scoreGap(rm, tok, edits.xs, ys, edits.y0)
-        : diff(scoreRp(rm, tok, edits.xs, ys), scoreRp(rm, tok, edits.xs, edits.y0));
+    // an R_P's gap is its difference of scores
+    const over = (ys: string[]) => scoreGap(rm, tok, edits.xs, ys, edits.y0);
     const gain = over(edits.y1);
     const pairs = evaluateReward(rm, tok, splits.valid);
     const pairAcc = rm.kind === 'rpit' ? pairs['eval_pit/swap_accuracy'] : pairs.eval_accuracy;

@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Tokenizer } from '../src/data';
 import { type Gpt, RewardModel, ScalarHead, sequenceLogProbs } from '../src/models';
-import { scoreGap, scoreRp } from '../src/pit/generate';
+import { scoreGap } from '../src/pit/generate';
 import { loadPolicy, loadReward } from '../src/pit/stages';
 import { runtime } from '../src/runtime';
 import { idsTensor, padRight, policyPrompt, responseIds } from '../src/train/batches';
@@ -71,17 +71,17 @@ function rewardSignals(
   y0: string[],
   y1: string[],
 ): Record<string, Float32Array> {
-  const rpGain = (m: RewardModel) => diff(scoreRp(m, tok, xs, y1), scoreRp(m, tok, xs, y0));
-  const rpitGain = (m: RewardModel) => scoreGap(m, tok, xs, y1, y0);
+  // an R_P's gap is its difference of scores
+  const gain = (m: RewardModel) => scoreGap(m, tok, xs, y1, y0);
   const rpParts = parts(rp);
   const rpitParts = parts(rpit);
   return {
-    R_PIT: rpitGain(rpit),
-    'R_PIT head only': rpitGain(rpitParts.head),
-    'R_PIT log-likelihood only': rpitGain(rpitParts.loglik),
-    R_P: rpGain(rp),
-    'R_P head only': rpGain(rpParts.head),
-    'R_P log-likelihood only': rpGain(rpParts.loglik),
+    R_PIT: gain(rpit),
+    'R_PIT head only': gain(rpitParts.head),
+    'R_PIT log-likelihood only': gain(rpitParts.loglik),
+    R_P: gain(rp),
+    'R_P head only': gain(rpParts.head),
+    'R_P log-likelihood only': gain(rpParts.loglik),
   };
 }
 
